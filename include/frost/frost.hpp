@@ -1,0 +1,6 @@
+#pragma once
+// The one header users include.
+
+#include "frost/config.hpp"
+#include "frost/core/error.hpp"
+#include "frost/core/parallel.hpp"
