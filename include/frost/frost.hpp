@@ -4,3 +4,4 @@
 #include "frost/config.hpp"
 #include "frost/core/error.hpp"
 #include "frost/core/parallel.hpp"
+#include "frost/core/rng.hpp"
