@@ -36,13 +36,13 @@ class Generator {
   double uniform_double() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
   float uniform_float() { return static_cast<float>(next_u64() >> 40) * 0x1.0p-24f; }
 
-  // Uniform integer in [0, n), unbiased (Lemire's multiply-and-reject).
+  // Uniform integer in [0, n), unbiased: draws below 2^64 mod n are rejected.
   std::uint64_t uniform_int(std::uint64_t n) {
     if (n == 0) return 0;
+    const std::uint64_t threshold = (0 - n) % n;
     for (;;) {
-      const unsigned __int128 m = static_cast<unsigned __int128>(next_u64()) * n;
-      const auto low = static_cast<std::uint64_t>(m);
-      if (low >= n || low >= (0 - n) % n) return static_cast<std::uint64_t>(m >> 64);
+      const std::uint64_t r = next_u64();
+      if (r >= threshold) return r % n;
     }
   }
 
