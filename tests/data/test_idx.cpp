@@ -17,7 +17,8 @@ std::vector<std::uint8_t> make_idx(std::uint8_t type, const std::vector<std::uin
                                    const std::vector<std::uint8_t>& payload) {
   std::vector<std::uint8_t> out = {0, 0, type, static_cast<std::uint8_t>(dims.size())};
   for (std::uint32_t d : dims) {
-    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(d >> shift));
+    for (int shift = 24; shift >= 0; shift -= 8)
+      out.push_back(static_cast<std::uint8_t>(d >> shift));
   }
   out.insert(out.end(), payload.begin(), payload.end());
   return out;
@@ -38,7 +39,8 @@ TEST_CASE("read_idx_images and read_idx_labels, plain and gzip", "[data][idx]") 
   const auto images_idx = make_idx(0x08, {3, 2, 4}, pixels);
   const auto labels_idx = make_idx(0x08, {3}, labels);
   frost_test::write_bytes(dir / "train-images-idx3-ubyte", images_idx);
-  frost_test::write_bytes(dir / "train-labels-idx1-ubyte.gz", frost_test::gzip_compress(labels_idx));
+  frost_test::write_bytes(dir / "train-labels-idx1-ubyte.gz",
+                          frost_test::gzip_compress(labels_idx));
 
   const auto images = frost::data::read_idx_images(dir / "train-images-idx3-ubyte");
   REQUIRE(images.count == 3);
@@ -62,7 +64,8 @@ TEST_CASE("IDX validation errors name the path", "[data][idx][errors]") {
     frost_test::write_bytes(dir / name, bytes);
     return dir / name;
   };
-  const auto fails_with = [](auto&& fn, const std::filesystem::path& path, const std::string& what) {
+  const auto fails_with = [](auto&& fn, const std::filesystem::path& path,
+                             const std::string& what) {
     REQUIRE_THROWS_WITH(fn(), Contains(path.string()) && Contains(what));
   };
   const auto images = [](const std::filesystem::path& p) {
@@ -120,7 +123,8 @@ TEST_CASE("every truncation of an IDX file is an error naming the path", "[data]
 TEST_CASE("Debian's Fashion-MNIST files load", "[data][idx][fashion_mnist]") {
   const auto& dir = frost::data::kDebianFashionMnistDir;
   if (!std::filesystem::exists(dir / "train-images-idx3-ubyte.gz")) {
-    WARN("SKIPPED: Fashion-MNIST not installed at " << dir << " (apt-get install dataset-fashion-mnist)");
+    WARN("SKIPPED: Fashion-MNIST not installed at " << dir
+                                                    << " (apt-get install dataset-fashion-mnist)");
     return;
   }
   for (const auto& [split, count] : {std::pair{"train", 60000}, std::pair{"t10k", 10000}}) {

@@ -13,7 +13,9 @@ using frost_test::TempDir;
 
 namespace {
 
-std::vector<std::uint8_t> bytes_of(const std::string& s) { return {s.begin(), s.end()}; }
+std::vector<std::uint8_t> bytes_of(const std::string& s) {
+  return {s.begin(), s.end()};
+}
 
 // Bit-at-a-time CRC-32, straight from the definition, as the oracle for the table version.
 std::uint32_t crc32_bitwise(const std::vector<std::uint8_t>& data) {

@@ -39,13 +39,20 @@ namespace detail {
 
 inline const char* idx_type_name(std::uint8_t code) {
   switch (code) {
-    case 0x08: return "u8";
-    case 0x09: return "i8";
-    case 0x0B: return "i16";
-    case 0x0C: return "i32";
-    case 0x0D: return "f32";
-    case 0x0E: return "f64";
-    default: return "unknown";
+    case 0x08:
+      return "u8";
+    case 0x09:
+      return "i8";
+    case 0x0B:
+      return "i16";
+    case 0x0C:
+      return "i32";
+    case 0x0D:
+      return "f32";
+    case 0x0E:
+      return "f64";
+    default:
+      return "unknown";
   }
 }
 
@@ -123,9 +130,9 @@ inline IdxDataset read_idx_dataset(const std::filesystem::path& dir, const std::
   const auto images_path = find(split + "-images-idx3-ubyte");
   const auto labels_path = find(split + "-labels-idx1-ubyte");
   IdxDataset ds{read_idx_images(images_path), read_idx_labels(labels_path, num_classes)};
-  FROST_CHECK(static_cast<std::int64_t>(ds.labels.size()) == ds.images.count,
-              "read_idx_dataset", "'", labels_path.string(), "' holds ", ds.labels.size(),
-              " labels but '", images_path.string(), "' holds ", ds.images.count, " images");
+  FROST_CHECK(static_cast<std::int64_t>(ds.labels.size()) == ds.images.count, "read_idx_dataset",
+              "'", labels_path.string(), "' holds ", ds.labels.size(), " labels but '",
+              images_path.string(), "' holds ", ds.images.count, " images");
   return ds;
 }
 

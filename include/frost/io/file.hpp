@@ -34,8 +34,8 @@ inline std::vector<std::uint8_t> read_file(const std::filesystem::path& path,
   in.seekg(0, std::ios::beg);
   std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
   if (size > 0) in.read(reinterpret_cast<char*>(bytes.data()), size);
-  FROST_CHECK(in.good() && in.gcount() == size, op, "'", path.string(),
-              "': read failed after ", in.gcount(), " of ", size, " bytes");
+  FROST_CHECK(in.good() && in.gcount() == size, op, "'", path.string(), "': read failed after ",
+              in.gcount(), " of ", size, " bytes");
   return bytes;
 }
 
@@ -47,8 +47,8 @@ inline std::vector<std::uint8_t> read_file(const std::filesystem::path& path,
 inline void write_file_atomically(const std::filesystem::path& path, const char* op,
                                   const std::function<void(std::ostream&)>& write) {
   static std::atomic<std::uint64_t> counter{0};
-  const auto stamp = static_cast<std::uint64_t>(
-      std::chrono::steady_clock::now().time_since_epoch().count());
+  const auto stamp =
+      static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
   std::filesystem::path tmp = path;
   tmp += ".tmp-" + std::to_string(stamp) + "-" + std::to_string(counter.fetch_add(1));
 

@@ -29,9 +29,8 @@
 // From libstb (stb_image.h), declared here so that the 8000-line header is not pulled into
 // every translation unit. The returned buffer is released with stbi_image_free.
 extern "C" {
-char* stbi_zlib_decode_malloc_guesssize_headerflag(const char* buffer, int len,
-                                                   int initial_size, int* outlen,
-                                                   int parse_header);
+char* stbi_zlib_decode_malloc_guesssize_headerflag(const char* buffer, int len, int initial_size,
+                                                   int* outlen, int parse_header);
 void stbi_image_free(void* retval_from_stbi_load);
 }
 
@@ -64,8 +63,8 @@ inline std::vector<std::uint8_t> gunzip(std::span<const std::uint8_t> gz,
   FROST_CHECK(has_gzip_magic(gz), kOp, "'", source, "': bad magic 0x", std::hex,
               static_cast<int>(gz[0]), " 0x", static_cast<int>(gz[1]),
               ", not a gzip file (expected 0x1f 0x8b)");
-  FROST_CHECK(gz.size() >= kHeaderSize + kTrailerSize, kOp, "'", source, "': truncated: ",
-              gz.size(), " bytes, a gzip file has at least 18");
+  FROST_CHECK(gz.size() >= kHeaderSize + kTrailerSize, kOp, "'", source,
+              "': truncated: ", gz.size(), " bytes, a gzip file has at least 18");
   FROST_CHECK(gz[2] == 8, kOp, "'", source, "': unsupported compression method ",
               static_cast<int>(gz[2]), " (only 8 = deflate exists)");
   const std::uint8_t flags = gz[3];
@@ -80,8 +79,8 @@ inline std::vector<std::uint8_t> gunzip(std::span<const std::uint8_t> gz,
     FROST_CHECK(pos + 2 <= body_limit, kOp, "'", source, "': truncated in the FEXTRA length");
     const std::size_t xlen = gz[pos] | static_cast<std::size_t>(gz[pos + 1]) << 8;
     pos += 2;
-    FROST_CHECK(xlen <= body_limit - pos, kOp, "'", source, "': truncated: FEXTRA field of ",
-                xlen, " bytes runs past the end of the file");
+    FROST_CHECK(xlen <= body_limit - pos, kOp, "'", source, "': truncated: FEXTRA field of ", xlen,
+                " bytes runs past the end of the file");
     pos += xlen;
   }
   for (std::uint8_t field : {kFname, kFcomment}) {
@@ -96,8 +95,8 @@ inline std::vector<std::uint8_t> gunzip(std::span<const std::uint8_t> gz,
     FROST_CHECK(pos + 2 <= body_limit, kOp, "'", source, "': truncated in the header CRC");
     const std::uint32_t stored = gz[pos] | static_cast<std::uint32_t>(gz[pos + 1]) << 8;
     const std::uint32_t computed = crc32(gz.first(pos)) & 0xFFFFu;
-    FROST_CHECK(stored == computed, kOp, "'", source, "': header CRC mismatch (stored 0x",
-                std::hex, stored, ", computed 0x", computed, ")");
+    FROST_CHECK(stored == computed, kOp, "'", source, "': header CRC mismatch (stored 0x", std::hex,
+                stored, ", computed 0x", computed, ")");
     pos += 2;
   }
 
