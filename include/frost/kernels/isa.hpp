@@ -46,7 +46,7 @@ inline constexpr std::string_view isa_name(Isa isa) {
 inline Isa parse_isa(std::string_view name) {
   for (Isa isa : kAllIsas)
     if (isa_name(isa) == name) return isa;
-  detail::throw_error("parse_isa", "unknown ISA '", name,
+  frost::detail::throw_error("parse_isa", "unknown ISA '", name,
                       "' (expected scalar, avx2, avx512vnni, neon or neondot)");
 }
 

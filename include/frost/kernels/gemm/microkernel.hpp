@@ -1,0 +1,46 @@
+#pragma once
+// The one signature of every GEMM micro-kernel driver: compute output rows [m_begin, m_end) of
+// the packed blocks [block_begin, block_end), with fused bias and requantization.
+
+#include <cstdint>
+
+#include "frost/kernels/gemm/packing.hpp"
+#include "frost/kernels/requantize.hpp"
+
+namespace frost::kernels {
+
+struct GemmTileArgs {
+  const std::uint8_t* a = nullptr;  // activations, M x K
+  std::int64_t a_stride_bytes = 0;
+  const PackedWeights* weights = nullptr;
+  // u8 output (when c != nullptr): scales has N entries if per_channel_scales, else 1.
+  const float* scales = nullptr;
+  bool per_channel_scales = false;
+  OutputQuantization output;
+  std::uint8_t* c = nullptr;
+  std::int64_t c_stride_bytes = 0;
+  // int32 output (when c == nullptr): acc as defined in gemm/params.hpp.
+  std::int32_t* c32 = nullptr;
+  std::int64_t c32_stride = 0;  // elements
+};
+
+using GemmTileFn = void (*)(const GemmTileArgs& args, std::int64_t m_begin, std::int64_t m_end,
+                            std::int64_t block_begin, std::int64_t block_end);
+
+// One row of the kernel list (gemm/kernel_list.hpp).
+struct GemmKernel {
+  const char* name;  // XNNPACK grammar; also the test and benchmark name
+  Isa isa;
+  PackedLayout layout;
+  int mr;  // rows of the register tile
+  GemmTileFn run;
+};
+
+namespace detail {
+// The scale of column n.
+inline float column_scale(const GemmTileArgs& args, std::int64_t n) {
+  return args.per_channel_scales ? args.scales[n] : args.scales[0];
+}
+}  // namespace detail
+
+}  // namespace frost::kernels
