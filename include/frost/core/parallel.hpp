@@ -33,7 +33,10 @@ class ThreadPool {
     std::lock_guard<std::mutex> run_lock(run_mutex_);
     stop_workers();
     stop_ = false;
-    for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+    // New workers must not take the last finished job (generation_ is not reset) for a new one.
+    const std::uint64_t current = generation_;
+    for (int i = 1; i < threads; ++i)
+      workers_.emplace_back([this, i, current] { worker_loop(i, current); });
   }
 
   // Runs task(i) for i in [0, n) with n <= size(); task(0) on the calling thread.
@@ -69,9 +72,8 @@ class ThreadPool {
   }
 
  private:
-  void worker_loop(int index) {
+  void worker_loop(int index, std::uint64_t seen) {
     inside_pool_ = true;
-    std::uint64_t seen = 0;
     for (;;) {
       const std::function<void(int)>* task = nullptr;
       {

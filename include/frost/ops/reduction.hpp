@@ -1,0 +1,126 @@
+#pragma once
+// Differentiable reductions: sum, mean, var (over all elements or a list of dimensions, with
+// keepdim), max (all, or along one dimension), and argmax (not differentiable). The backward of
+// sum and mean is the output gradient expanded back to the input's shape: a stride-0 view, no
+// copy.
+
+#include <cstdint>
+#include <vector>
+
+#include "frost/core/tensor.hpp"
+#include "frost/ops/elementwise.hpp"
+
+namespace frost {
+namespace detail {
+
+template <class T>
+inline Tensor<sum_type<T>> sum_impl(const Tensor<T>& x, const std::vector<std::int64_t>& dims,
+                                    bool keepdim, bool all, const char* op) {
+  const std::vector<bool> mask = all ? std::vector<bool>(x.shape().size(), true)
+                                     : reduce_mask(dims, x.dim(), op);
+  const Shape keep_shape = reduced_shape(x.shape(), mask, true);
+  Tensor<sum_type<T>> out = sum_dims(x, mask).view(reduced_shape(x.shape(), mask, keepdim));
+  if constexpr (FloatElement<T>) {
+    if (autograd::should_record(x))
+      autograd::record("sum", out, {x}, [keep_shape, in_shape = x.shape()](const Tensor<T>& g) {
+        return std::vector<Tensor<T>>{g.reshape(keep_shape).expand(in_shape)};
+      });
+  }
+  return out;
+}
+
+inline std::int64_t reduced_count(const Shape& shape, const std::vector<bool>& mask) {
+  std::int64_t n = 1;
+  for (std::size_t d = 0; d < shape.size(); ++d)
+    if (mask[d]) n *= shape[d];
+  return n;
+}
+
+}  // namespace detail
+
+// Sum of all elements (shape []). Integer tensors sum into int32.
+template <class T>
+inline Tensor<sum_type<T>> sum(const Tensor<T>& x) {
+  return detail::sum_impl(x, {}, false, true, "sum");
+}
+template <class T>
+inline Tensor<sum_type<T>> sum(const Tensor<T>& x, const std::vector<std::int64_t>& dims,
+                               bool keepdim = false) {
+  FROST_CHECK(!dims.empty(), "sum", "empty list of dimensions; use sum(x) to reduce all");
+  return detail::sum_impl(x, dims, keepdim, false, "sum");
+}
+
+template <FloatElement T>
+inline Tensor<T> mean(const Tensor<T>& x, const std::vector<std::int64_t>& dims, bool keepdim = false) {
+  FROST_CHECK(!dims.empty(), "mean", "empty list of dimensions; use mean(x) to reduce all");
+  const auto mask = detail::reduce_mask(dims, x.dim(), "mean");
+  return mul(detail::sum_impl(x, dims, keepdim, false, "mean"),
+             T(1) / static_cast<T>(detail::reduced_count(x.shape(), mask)));
+}
+template <FloatElement T>
+inline Tensor<T> mean(const Tensor<T>& x) {
+  return mul(detail::sum_impl(x, {}, false, true, "mean"), T(1) / static_cast<T>(x.numel()));
+}
+
+// Variance over `dims` (all when empty), with Bessel's correction (divide by n - 1) when unbiased.
+template <FloatElement T>
+inline Tensor<T> var(const Tensor<T>& x, const std::vector<std::int64_t>& dims = {}, bool unbiased = true,
+                     bool keepdim = false) {
+  const auto mask = dims.empty() ? std::vector<bool>(x.shape().size(), true)
+                                 : detail::reduce_mask(dims, x.dim(), "var");
+  std::vector<std::int64_t> all_dims;
+  for (std::size_t d = 0; d < mask.size(); ++d)
+    if (mask[d]) all_dims.push_back(static_cast<std::int64_t>(d));
+  const std::int64_t n = detail::reduced_count(x.shape(), mask);
+  const Tensor<T> centered = all_dims.empty() ? sub(x, x) : sub(x, mean(x, all_dims, true));
+  const Tensor<T> squares = mul(centered, centered);
+  const Tensor<T> total = all_dims.empty() ? squares : detail::sum_impl(squares, all_dims, keepdim, false, "var");
+  return div(total, static_cast<T>(unbiased ? n - 1 : n));
+}
+
+// Maximum along `dim`; the gradient goes to the (first) maximal element.
+template <class T>
+inline Tensor<T> max(const Tensor<T>& x, std::int64_t dim, bool keepdim = false) {
+  Tensor<T> values;
+  Tensor<std::int32_t> indices;
+  detail::max_along(x, dim, keepdim, &values, &indices, "max");
+  if (autograd::should_record(x)) {
+    dim = wrap_dim(dim, x.dim(), "max");
+    autograd::record("max", values, {x}, [indices, dim, in_shape = x.shape()](const Tensor<T>& g) {
+      // Scatter into the layout max_along used: `dim` moved last.
+      std::vector<std::int64_t> perm, inverse(in_shape.size());
+      Shape perm_shape;
+      for (std::int64_t i = 0; i < static_cast<std::int64_t>(in_shape.size()); ++i)
+        if (i != dim) perm.push_back(i);
+      if (!in_shape.empty()) perm.push_back(dim);
+      for (std::size_t i = 0; i < perm.size(); ++i) {
+        inverse[static_cast<std::size_t>(perm[i])] = static_cast<std::int64_t>(i);
+        perm_shape.push_back(in_shape[static_cast<std::size_t>(perm[i])]);
+      }
+      const std::int64_t n = in_shape.empty() ? 1 : in_shape[static_cast<std::size_t>(dim)];
+      Tensor<T> grad = Tensor<T>::zeros(perm_shape);
+      const Tensor<T> gc = g.contiguous();
+      for (std::int64_t r = 0; r < gc.numel(); ++r) grad.data()[r * n + indices.data()[r]] = gc.data()[r];
+      return std::vector<Tensor<T>>{grad.permute(inverse)};
+    });
+  }
+  return values;
+}
+template <class T>
+inline Tensor<T> max(const Tensor<T>& x) {
+  return max(x.reshape({-1}), 0, false);
+}
+
+// Index of the first maximum along `dim` (of the flattened tensor without one).
+template <class T>
+inline Tensor<std::int32_t> argmax(const Tensor<T>& x, std::int64_t dim, bool keepdim = false) {
+  Tensor<std::int32_t> indices;
+  detail::max_along(x, dim, keepdim, static_cast<Tensor<T>*>(nullptr), &indices, "argmax");
+  return indices;
+}
+template <class T>
+inline Tensor<std::int32_t> argmax(const Tensor<T>& x) {
+  return argmax(x.detach().reshape({-1}), 0, false);
+}
+
+}  // namespace frost
