@@ -86,10 +86,10 @@ inline const SafetensorsDTypeInfo& dtype_info(SafetensorsDType dtype) {
 
 }  // namespace detail
 
-inline std::string_view dtype_name(SafetensorsDType dtype) {
+inline std::string_view safetensors_dtype_name(SafetensorsDType dtype) {
   return detail::dtype_info(dtype).name;
 }
-inline std::size_t dtype_size(SafetensorsDType dtype) {
+inline std::size_t safetensors_dtype_size(SafetensorsDType dtype) {
   return detail::dtype_info(dtype).size;
 }
 
@@ -231,7 +231,7 @@ inline SafetensorsContents parse_safetensors(std::span<const std::uint8_t> file,
                 "] end before they begin");
     FROST_CHECK(end <= buffer.size(), kOp, tensor, ": data_offsets [", begin, ", ", end,
                 "] out of range: the data buffer holds ", buffer.size(), " bytes");
-    const auto expected = detail::shape_bytes(rec.shape, dtype_size(rec.dtype));
+    const auto expected = detail::shape_bytes(rec.shape, safetensors_dtype_size(rec.dtype));
     FROST_CHECK(expected.has_value() && *expected == end - begin, kOp, tensor, ": shape ",
                 detail::shape_string(rec.shape), " of ", dtype->string, " needs ",
                 expected ? std::to_string(*expected) : std::string("more than 2^64"),
@@ -297,14 +297,14 @@ inline void write_safetensors(const std::filesystem::path& path,
                 ": tensor name \"", t.name, "\" is not valid UTF-8");
     FROST_CHECK(i == 0 || by_name[i - 1]->name != t.name, kOp, where, ": duplicate tensor \"",
                 t.name, "\"");
-    const auto expected = detail::shape_bytes(t.shape, dtype_size(t.dtype));
+    const auto expected = detail::shape_bytes(t.shape, safetensors_dtype_size(t.dtype));
     FROST_CHECK(expected.has_value() && *expected == t.bytes.size(), kOp, where, ": tensor \"",
-                t.name, "\" has shape ", detail::shape_string(t.shape), " of ", dtype_name(t.dtype),
-                " but ", t.bytes.size(), " bytes");
+                t.name, "\" has shape ", detail::shape_string(t.shape), " of ",
+                safetensors_dtype_name(t.dtype), " but ", t.bytes.size(), " bytes");
   }
   std::vector<const SafetensorsView*> by_layout = by_name;
   std::stable_sort(by_layout.begin(), by_layout.end(), [](const auto* a, const auto* b) {
-    return dtype_size(a->dtype) > dtype_size(b->dtype);
+    return safetensors_dtype_size(a->dtype) > safetensors_dtype_size(b->dtype);
   });
   std::map<const SafetensorsView*, std::pair<std::uint64_t, std::uint64_t>> offsets;
   std::uint64_t offset = 0;
@@ -331,7 +331,7 @@ inline void write_safetensors(const std::filesystem::path& path,
     if (header.size() > 1) header += ',';
     append_json_string(header, t->name);
     header += ":{\"dtype\":\"";
-    header += dtype_name(t->dtype);
+    header += safetensors_dtype_name(t->dtype);
     header += "\",\"shape\":[";
     for (std::size_t d = 0; d < t->shape.size(); ++d) {
       if (d) header += ',';
