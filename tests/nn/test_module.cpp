@@ -66,6 +66,10 @@ TEST_CASE("nn::Module names parameters, buffers and modules recursively", "[nn]"
   CHECK(net->named_modules().keys() ==
         std::vector<std::string>{"", "0", "1", "2", "2.0", "2.1", "2.1.proj"});
   CHECK(net->children().size() == 3);
+  std::vector<std::string> applied;
+  net->apply([&](nn::Module& m) { applied.push_back(m.type_name()); });
+  CHECK(applied == std::vector<std::string>{"Linear", "ReLU", "Linear", "Linear", "MixedOp", "Sequential",
+                                            "Sequential"});
   CHECK(net->submodule("2.1.proj")->type_name() == "Linear");
   CHECK_THROWS_WITH(net->submodule("2.5"), Catch::Contains("'2.5'"));
 

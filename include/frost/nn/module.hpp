@@ -224,6 +224,13 @@ class Module : public std::enable_shared_from_this<Module> {
     return out;
   }
 
+  // Calls fn on every submodule, children before parents, then on this module (torch's
+  // Module.apply), e.g. to initialise every Conv2d of a model.
+  void apply(const std::function<void(Module&)>& fn) {
+    for (auto& [name, child] : children_) child->apply(fn);
+    fn(*this);
+  }
+
   // ---- mode ----------------------------------------------------------------------------------
   virtual void train(bool on = true) {
     training_ = on;
