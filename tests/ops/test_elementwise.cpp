@@ -68,6 +68,22 @@ TEST_CASE("large element-wise ops match a serial reference on 2 threads", "[ops]
   for (std::size_t i = 0; i < av.size(); ++i) REQUIRE(yv[i] == Approx(av[i] * bv[i % 257] + av[i]).epsilon(1e-6).margin(1e-6));
 }
 
+TEST_CASE("element-wise engine: broadcast and transposed operands, strided output", "[ops][elementwise]") {
+  // Rows longer than one buffered block (256), operands with stride 0, 1 and > 1. (Approx: the
+  // reference may compile to an FMA.)
+  frost::Generator gen(8);
+  auto a = Tensor<double>::randn({600, 3}, gen);             // read transposed: stride 3
+  auto b = Tensor<double>::randn({3, 1}, gen);               // broadcast along the rows
+  auto c = Tensor<double>::randn({600}, gen);                // broadcast over the first dim
+  auto out = Tensor<double>::zeros({600, 3});
+  auto out_t = out.t();                                      // written with stride 3
+  frost::detail::elementwise_into("test", out_t, [](double x, double y, double z) { return x * y + z; },
+                                  a.t(), b, c);
+  for (std::int64_t i = 0; i < 3; ++i)
+    for (std::int64_t j = 0; j < 600; ++j)
+      REQUIRE(out.at({j, i}) == Approx(a.at({j, i}) * b.at({i, 0}) + c.at({j})).epsilon(1e-14).margin(1e-14));
+}
+
 TEST_CASE("unary math ops and activations: values", "[ops][elementwise][activation]") {
   auto x = Tensor<double>::from_vector({-4, -1, 0, 0.5, 3, 7}, {6});
   const std::vector<double> xs = values(x);

@@ -13,6 +13,7 @@
 // Big ranges are split over the frost thread pool. `fn` is a template parameter: no per-element
 // indirect calls.
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <tuple>
@@ -70,12 +71,45 @@ inline void dense_loop(R* out, const Ptrs& in, std::int64_t lo, std::int64_t hi,
   for (std::int64_t i = lo; i < hi; ++i) out[i] = static_cast<R>(fn(std::get<I>(in)[i]...));
 }
 
-template <class R, class Fn, class Ptrs, std::size_t... I>
-inline void strided_loop(R* out, std::int64_t out_stride, const Ptrs& in,
-                         const std::array<std::int64_t, sizeof...(I)>& in_strides, std::int64_t n,
-                         Fn& fn, std::index_sequence<I...>) {
-  for (std::int64_t j = 0; j < n; ++j)
-    out[j * out_stride] = static_cast<R>(fn(std::get<I>(in)[j * in_strides[I]]...));
+// Elements per block of the buffered strided loop: operands that are not dense along the
+// innermost dimension (broadcast with stride 0, or transposed) are gathered into small dense
+// buffers so that fn always runs in the vectorised dense loop, branch-free.
+inline constexpr std::int64_t kElementwiseBlock = 256;
+
+template <class T>
+struct BlockBuffer {
+  BlockBuffer() {}  // left uninitialised: every block is written before it is read
+  alignas(64) T data[kElementwiseBlock];
+};
+
+template <class T>
+inline const T* dense_block(const T* src, std::int64_t stride, std::int64_t m, BlockBuffer<T>& buf) {
+  if (stride == 1) return src;
+  if (stride == 0) {
+    std::fill_n(buf.data, m, *src);
+  } else {
+    for (std::int64_t j = 0; j < m; ++j) buf.data[j] = src[j * stride];
+  }
+  return buf.data;
+}
+
+template <class R, class Fn, class... Ts, std::size_t... I>
+inline void buffered_loop(R* out, std::int64_t out_stride, const std::tuple<const Ts*...>& in,
+                          const std::array<std::int64_t, sizeof...(Ts)>& in_strides, std::int64_t n,
+                          Fn& fn, std::index_sequence<I...> seq) {
+  std::tuple<BlockBuffer<Ts>...> buffers;
+  BlockBuffer<R> out_buffer;
+  for (std::int64_t j0 = 0; j0 < n; j0 += kElementwiseBlock) {
+    const std::int64_t m = std::min(kElementwiseBlock, n - j0);
+    const std::tuple<const Ts*...> block(
+        dense_block(std::get<I>(in) + j0 * in_strides[I], in_strides[I], m, std::get<I>(buffers))...);
+    if (out_stride == 1) {
+      dense_loop(out + j0, block, 0, m, fn, seq);
+    } else {
+      dense_loop(out_buffer.data, block, 0, m, fn, seq);
+      for (std::int64_t j = 0; j < m; ++j) out[(j0 + j) * out_stride] = out_buffer.data[j];
+    }
+  }
 }
 
 // out[...] = fn(inputs[...]...), inputs broadcast to out's shape. `out` may be any strided view
@@ -128,7 +162,7 @@ inline void elementwise_into(const char* op, const Tensor<R>& out, Fn fn, const 
       if (dense_inner)
         dense_loop(o, row_ptrs, 0, inner, fn, Seq{});
       else
-        strided_loop(o, strides[0].back(), row_ptrs, inner_strides, inner, fn, Seq{});
+        buffered_loop(o, strides[0].back(), row_ptrs, inner_strides, inner, fn, Seq{});
       for (std::size_t d = nd - 1; d-- > 0;) {
         for (std::size_t k = 0; k <= kInputs; ++k) offset[k] += strides[k][d];
         if (++index[d] < shape[d]) break;
