@@ -61,7 +61,7 @@ inline const char* idx_type_name(std::uint8_t code) {
 // Reads any u8 IDX file (the only element type MNIST-style datasets use).
 inline IdxArray read_idx(const std::filesystem::path& path) {
   constexpr const char* kOp = "read_idx";
-  const std::string where = "'" + path.string() + "': ";
+  const std::string where = frost::detail::concat_message("'", path.string(), "': ");
   std::vector<std::uint8_t> bytes = io::read_maybe_gzipped(path, kOp);
   FROST_CHECK(bytes.size() >= 4, kOp, where, "truncated: ", bytes.size(),
               " bytes, too short for the 4-byte IDX magic");

@@ -50,7 +50,7 @@ inline void write_file_atomically(const std::filesystem::path& path, const char*
   const auto stamp =
       static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
   std::filesystem::path tmp = path;
-  tmp += ".tmp-" + std::to_string(stamp) + "-" + std::to_string(counter.fetch_add(1));
+  tmp += frost::detail::concat_message(".tmp-", stamp, "-", counter.fetch_add(1));
 
   const auto remove_tmp = [&] {
     std::error_code ignored;

@@ -103,8 +103,10 @@ class JsonParser {
   }
 
  private:
-  [[noreturn]] void fail(const std::string& what) const {
-    frost::detail::throw_error(op_, source_, ": malformed JSON header at byte ", pos_, ": ", what);
+  template <class... Parts>
+  [[noreturn]] void fail(const Parts&... what) const {
+    frost::detail::throw_error(op_, source_, ": malformed JSON header at byte ", pos_, ": ",
+                               what...);
   }
 
   void validate_utf8() {
@@ -126,12 +128,12 @@ class JsonParser {
   }
 
   void expect(char c) {
-    if (peek() != c) fail(std::string("expected '") + c + "', found '" + text_[pos_] + "'");
+    if (peek() != c) fail("expected '", c, "', found '", text_[pos_], "'");
     ++pos_;
   }
 
   JsonValue parse_value(int depth) {
-    if (depth > kMaxJsonDepth) fail("nesting deeper than " + std::to_string(kMaxJsonDepth));
+    if (depth > kMaxJsonDepth) fail("nesting deeper than ", kMaxJsonDepth);
     skip_space();
     const char c = peek();
     if (c == '{') return parse_object(depth);
@@ -147,8 +149,7 @@ class JsonParser {
       v.integer = parse_integer();
       return v;
     }
-    fail(std::string("unexpected character '") + c + "' (only objects, arrays, strings and " +
-         "integers are allowed)");
+    fail("unexpected character '", c, "' (only objects, arrays, strings and integers are allowed)");
   }
 
   JsonValue parse_object(int depth) {
@@ -167,7 +168,7 @@ class JsonParser {
       std::string key = parse_string();
       if (v.find(key) != nullptr) {
         pos_ = key_pos;
-        fail("duplicate key \"" + key + "\"");
+        fail("duplicate key \"", key, "\"");
       }
       skip_space();
       expect(':');
@@ -325,7 +326,7 @@ class JsonParser {
         }
         default:
           --pos_;
-          fail(std::string("bad escape '\\") + e + "'");
+          fail("bad escape '\\", e, "'");
       }
     }
   }

@@ -160,7 +160,7 @@ inline std::string shape_string(const std::vector<std::int64_t>& shape) {
 inline SafetensorsContents parse_safetensors(std::span<const std::uint8_t> file,
                                              const std::string& source) {
   constexpr const char* kOp = "read_safetensors";
-  const std::string where = "'" + source + "'";
+  const std::string where = frost::detail::concat_message("'", source, "'");
   FROST_CHECK(file.size() >= 8, kOp, where, ": file too short (", file.size(),
               " bytes) for the 8-byte header length");
   std::uint64_t header_len = 0;
@@ -196,7 +196,7 @@ inline SafetensorsContents parse_safetensors(std::span<const std::uint8_t> file,
       }
       continue;
     }
-    const std::string tensor = where + ": tensor \"" + name + "\"";
+    const std::string tensor = frost::detail::concat_message(where, ": tensor \"", name, "\"");
     FROST_CHECK(entry.is_object(), kOp, tensor, ": entry is a JSON ", json_kind_name(entry.kind),
                 ", expected an object");
     for (const std::string& key : entry.keys) {
@@ -277,7 +277,7 @@ inline void write_safetensors(const std::filesystem::path& path,
                               std::span<const SafetensorsView> tensors,
                               const std::map<std::string, std::string>& metadata = {}) {
   constexpr const char* kOp = "write_safetensors";
-  const std::string where = "'" + path.string() + "'";
+  const std::string where = frost::detail::concat_message("'", path.string(), "'");
   for (const auto& [key, value] : metadata) {
     FROST_CHECK(first_invalid_utf8(key) == std::string_view::npos &&
                     first_invalid_utf8(value) == std::string_view::npos,
@@ -338,7 +338,7 @@ inline void write_safetensors(const std::filesystem::path& path,
       header += std::to_string(t->shape[d]);
     }
     const auto [begin, end] = offsets[t];
-    header += "],\"data_offsets\":[" + std::to_string(begin) + "," + std::to_string(end) + "]}";
+    header += frost::detail::concat_message("],\"data_offsets\":[", begin, ",", end, "]}");
   }
   header += '}';
   header.append((8 - header.size() % 8) % 8, ' ');
