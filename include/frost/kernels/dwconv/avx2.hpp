@@ -69,34 +69,67 @@ FROST_TARGET_AVX2 FROST_ALWAYS_INLINE __m256i load_u8_as_i32(const std::uint8_t*
   return _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(bytes)));
 }
 
-// Pairs of one padded input row of a channel tile, right to left: p[j] = (p[j + 1] << 16) | x[j].
-FROST_TARGET_AVX2 inline void build_pair_row(const std::uint8_t* row, std::int64_t pixel_stride,
-                                             std::int64_t input_width, std::int64_t padding_left,
-                                             std::int64_t padded_width, std::int32_t zero_point,
-                                             std::int64_t lanes, __m256i* p) {
-  const __m256i zp = _mm256_set1_epi32(zero_point);
-  __m256i pair = _mm256_set1_epi32(zero_point * 0x00010001);
-  std::int64_t j = padded_width - 1;
-  for (; j >= padding_left + input_width; --j) {
-    pair = _mm256_or_si256(_mm256_slli_epi32(pair, 16), zp);
-    _mm256_store_si256(p + j, pair);
-  }
-  const std::uint8_t* x = row + (input_width - 1) * pixel_stride;
+// One padded input row of a channel tile staged as contiguous 8-byte pixels: the zero point in
+// the padding and one pixel past it, the tile's channels inside.
+FROST_TARGET_AVX2 inline void stage_row(const std::uint8_t* row, std::int64_t pixel_stride,
+                                        std::int64_t input_width, std::int64_t padding_left,
+                                        std::int64_t padded_width, std::int32_t zero_point,
+                                        std::int64_t lanes, std::uint8_t* staging) {
+  const __m128i zp = _mm_set1_epi8(static_cast<char>(zero_point));
+  for (std::int64_t j = 0; j < padding_left; ++j) _mm_storel_epi64(reinterpret_cast<__m128i*>(staging + 8 * j), zp);
+  std::uint8_t* x = staging + 8 * padding_left;
   if (lanes == kTile) {
-    for (; j >= padding_left; --j, x -= pixel_stride) {
-      pair = _mm256_or_si256(_mm256_slli_epi32(pair, 16), load_u8_as_i32(x, kTile));
-      _mm256_store_si256(p + j, pair);
-    }
+    for (std::int64_t i = 0; i < input_width; ++i) std::memcpy(x + 8 * i, row + i * pixel_stride, 8);
   } else {
-    for (; j >= padding_left; --j, x -= pixel_stride) {
-      pair = _mm256_or_si256(_mm256_slli_epi32(pair, 16), load_u8_as_i32(x, lanes));
-      _mm256_store_si256(p + j, pair);
+    for (std::int64_t i = 0; i < input_width; ++i) {
+      std::memset(x + 8 * i, 0, 8);
+      std::memcpy(x + 8 * i, row + i * pixel_stride, static_cast<std::size_t>(lanes));
     }
   }
-  for (; j >= 0; --j) {
-    pair = _mm256_or_si256(_mm256_slli_epi32(pair, 16), zp);
-    _mm256_store_si256(p + j, pair);
+  for (std::int64_t j = padding_left + input_width; j < padded_width + 1; ++j)
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(staging + 8 * j), zp);
+}
+
+FROST_TARGET_AVX2 FROST_ALWAYS_INLINE __m256i staged(const std::uint8_t* staging, std::int64_t j) {
+  return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(staging + 8 * j)));
+}
+
+FROST_TARGET_AVX2 FROST_ALWAYS_INLINE __m256i pair_step(__m256i next, const std::uint8_t* staging,
+                                                       std::int64_t j) {
+  return _mm256_or_si256(_mm256_slli_epi32(next, 16), staged(staging, j));
+}
+
+// Pairs p[0, padded_width) of a staged row: p[j] = (p[j + 1] << 16) | x[j]. As in the AVX-512
+// path, 4 interleaved chains hide the latency of the recurrence.
+FROST_TARGET_AVX2 inline void build_pair_row(const std::uint8_t* staging, std::int64_t padded_width, __m256i* p) {
+  constexpr int kChains = 4;
+  if (padded_width < 4 * kChains) {
+    __m256i chain = staged(staging, padded_width);
+    for (std::int64_t j = padded_width - 1; j >= 0; --j) {
+      chain = pair_step(chain, staging, j);
+      _mm256_store_si256(p + j, chain);
+    }
+    return;
   }
+  const std::int64_t segment = (padded_width + kChains - 1) / kChains;
+  std::int64_t end[kChains];
+  __m256i chain[kChains];
+  for (int k = 0; k < kChains; ++k) {
+    end[k] = k + 1 < kChains ? (k + 1) * segment : padded_width;
+    chain[k] = staged(staging, end[k]);
+  }
+  const std::int64_t last = padded_width - (kChains - 1) * segment;
+  std::int64_t i = 0;
+  for (; i < last; ++i)
+    for (int k = 0; k < kChains; ++k) {
+      chain[k] = pair_step(chain[k], staging, end[k] - 1 - i);
+      _mm256_store_si256(p + end[k] - 1 - i, chain[k]);
+    }
+  for (; i < segment; ++i)
+    for (int k = 0; k < kChains - 1; ++k) {
+      chain[k] = pair_step(chain[k], staging, end[k] - 1 - i);
+      _mm256_store_si256(p + end[k] - 1 - i, chain[k]);
+    }
 }
 
 // Ring of pair rows; see QuadRing in avx512vnni.hpp.
@@ -105,6 +138,7 @@ class PairRing {
   PairRing(int kernel_height, std::int64_t padded_width)
       : kernel_height_(kernel_height), padded_width_(padded_width),
         storage_(static_cast<std::size_t>((kernel_height + 1) * padded_width * kTile)),
+        staging_(static_cast<std::size_t>((padded_width + 1) * kTile)),
         slot_rows_(static_cast<std::size_t>(kernel_height)) {}
 
   void reset() {
@@ -114,6 +148,7 @@ class PairRing {
     return reinterpret_cast<__m256i*>(storage_.data() + s * padded_width_ * kTile);
   }
   __m256i* padding_row() { return slot(kernel_height_); }
+  std::uint8_t* staging() { return staging_.data(); }
   __m256i* find(std::int64_t key, std::int64_t iy, bool& stale) {
     const auto s = static_cast<std::size_t>(iy % kernel_height_);
     stale = slot_rows_[s] != key;
@@ -125,6 +160,7 @@ class PairRing {
   int kernel_height_;
   std::int64_t padded_width_;
   detail::AlignedBuffer<std::int32_t> storage_;
+  detail::AlignedBuffer<std::uint8_t> staging_;
   detail::AlignedBuffer<std::int64_t> slot_rows_;
 };
 
@@ -180,9 +216,11 @@ FROST_TARGET_AVX2 inline void dwconv_pairs_avx2(const DwconvGeometry& g, const P
         }
         bool stale = false;
         rows[r] = ring.find(n * g.input_height + iy, iy, stale);
-        if (stale)
-          build_pair_row(input + ((n * g.input_height + iy) * g.input_width) * C + c0, C, g.input_width,
-                         g.padding_left, padded_width, zp, lanes, rows[r]);
+        if (stale) {
+          stage_row(input + ((n * g.input_height + iy) * g.input_width) * C + c0, C, g.input_width,
+                    g.padding_left, padded_width, zp, lanes, ring.staging());
+          build_pair_row(ring.staging(), padded_width, rows[r]);
+        }
       }
       std::uint8_t* out = output + row * ow * C + c0;
       std::int64_t ox = 0;

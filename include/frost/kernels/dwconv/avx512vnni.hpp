@@ -17,11 +17,13 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstdint>
 
 #include "frost/kernels/detail/aligned_buffer.hpp"
 #include "frost/kernels/detail/target.hpp"
 #include "frost/kernels/dwconv/packing.hpp"
+#include "frost/kernels/dwconv/scratch.hpp"
 
 // GCC 12's AVX-512 intrinsics read a deliberately undefined register (_mm512_undefined_*), which
 // -Wmaybe-uninitialized reports at every inlined use (GCC bug 105593, fixed in 12.3).
@@ -68,68 +70,90 @@ FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE __m512i load_u8_as_i32(const std::ui
   return _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask, p));
 }
 
-// Quads of one padded input row of a channel tile, built right to left:
-// q[j] = (q[j + 1] << 8) | x[j], so byte k of q[j] is x[j + k]. Past the padded row, x = zp.
-FROST_TARGET_AVX512VNNI inline void build_quad_row(const std::uint8_t* row, std::int64_t pixel_stride,
-                                                   std::int64_t input_width, std::int64_t padding_left,
-                                                   std::int64_t padded_width, std::int32_t zero_point,
-                                                   __mmask16 mask, __m512i* q) {
-  const __m512i zp = _mm512_set1_epi32(zero_point);
-  __m512i quad = _mm512_set1_epi32(static_cast<std::int32_t>(static_cast<std::uint32_t>(zero_point) * 0x01010101u));
-  std::int64_t j = padded_width - 1;
-  for (; j >= padding_left + input_width; --j) {
-    quad = _mm512_or_si512(_mm512_slli_epi32(quad, 8), zp);
-    _mm512_store_si512(q + j, quad);
-  }
-  const std::uint8_t* x = row + (input_width - 1) * pixel_stride;
-  if (mask == 0xFFFF) {
-    for (; j >= padding_left; --j, x -= pixel_stride) {
-      quad = _mm512_or_si512(_mm512_slli_epi32(quad, 8), load_u8_as_i32(x, 0xFFFF));
-      _mm512_store_si512(q + j, quad);
+// Input rows [iy_begin, iy_end) of one image relaid out once as one plane per channel tile, so
+// that each tile pass reads contiguous 16-byte pixels instead of 16 bytes of every cache line:
+//   planes[tile][iy - iy_begin][j] = the tile's channels of padded pixel j,
+// with the zero point in the padding and in kStagingTail pixels past it (and 0 in channels past
+// the last).
+constexpr std::int64_t kStagingTail = 3;
+
+FROST_TARGET_AVX512VNNI inline void stage_rows(const DwconvGeometry& g, const std::uint8_t* image,
+                                               std::int64_t iy_begin, std::int64_t iy_end,
+                                               std::int32_t zero_point, std::uint8_t* planes) {
+  const std::int64_t C = g.channels, W = g.input_width, pl = g.padding_left;
+  const std::int64_t row_pixels = g.padded_width() + kStagingTail;
+  const std::int64_t plane_pixels = (iy_end - iy_begin) * row_pixels;
+  const std::int64_t full_tiles = C / kTile;
+  const std::int64_t tail = C % kTile;
+  const auto tail_mask = static_cast<__mmask16>((1u << tail) - 1u);
+  const __m128i zp = _mm_set1_epi8(static_cast<char>(zero_point));
+  auto* x = reinterpret_cast<__m128i*>(planes);
+  const std::int64_t tiles = full_tiles + (tail != 0);
+  for (std::int64_t iy = iy_begin; iy < iy_end; ++iy) {
+    const std::int64_t row = (iy - iy_begin) * row_pixels;
+    for (std::int64_t t = 0; t < tiles; ++t) {
+      __m128i* r = x + t * plane_pixels + row;
+      for (std::int64_t j = 0; j < pl; ++j) _mm_store_si128(r + j, zp);
+      for (std::int64_t j = pl + W; j < row_pixels; ++j) _mm_store_si128(r + j, zp);
     }
-  } else {
-    for (; j >= padding_left; --j, x -= pixel_stride) {
-      quad = _mm512_or_si512(_mm512_slli_epi32(quad, 8), load_u8_as_i32(x, mask));
-      _mm512_store_si512(q + j, quad);
+    const std::uint8_t* src = image + iy * W * C;
+    for (std::int64_t ix = 0; ix < W; ++ix, src += C) {
+      __m128i* dst = x + row + pl + ix;
+      for (std::int64_t t = 0; t < full_tiles; ++t)
+        _mm_store_si128(dst + t * plane_pixels, _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + t * kTile)));
+      if (tail != 0) _mm_store_si128(dst + full_tiles * plane_pixels, _mm_maskz_loadu_epi8(tail_mask, src + full_tiles * kTile));
     }
-  }
-  for (; j >= 0; --j) {
-    quad = _mm512_or_si512(_mm512_slli_epi32(quad, 8), zp);
-    _mm512_store_si512(q + j, quad);
   }
 }
 
-// A ring of quad rows: input row iy of image n lives in slot iy % kernel_height, which is
-// distinct for the kernel_height consecutive rows an output row reads. One extra slot holds the
-// all-padding row.
-class QuadRing {
- public:
-  QuadRing(int kernel_height, std::int64_t padded_width)
-      : kernel_height_(kernel_height), padded_width_(padded_width),
-        storage_(static_cast<std::size_t>((kernel_height + 1) * padded_width * kTile)),
-        slot_rows_(static_cast<std::size_t>(kernel_height)) {}
+FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE __m512i staged(const std::uint8_t* staging, std::int64_t j) {
+  return _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(staging) + j));
+}
 
-  void reset() {
-    for (std::size_t s = 0; s < slot_rows_.size(); ++s) slot_rows_[s] = -1;
-  }
-  __m512i* slot(std::int64_t s) {
-    return reinterpret_cast<__m512i*>(storage_.data() + s * padded_width_ * kTile);
-  }
-  __m512i* padding_row() { return slot(kernel_height_); }
-  // Slot of global input row `key` (image * height + iy), and whether it must be (re)built.
-  __m512i* find(std::int64_t key, std::int64_t iy, bool& stale) {
-    const auto s = static_cast<std::size_t>(iy % kernel_height_);
-    stale = slot_rows_[s] != key;
-    slot_rows_[s] = key;
-    return slot(static_cast<std::int64_t>(s));
-  }
+FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE __m512i quad_step(__m512i next, const std::uint8_t* staging,
+                                                             std::int64_t j) {
+  return _mm512_or_si512(_mm512_slli_epi32(next, 8), staged(staging, j));
+}
 
- private:
-  int kernel_height_;
-  std::int64_t padded_width_;
-  detail::AlignedBuffer<std::int32_t> storage_;
-  detail::AlignedBuffer<std::int64_t> slot_rows_;
-};
+// Quads q[0, padded_width) of a staged row: q[j] = (q[j + 1] << 8) | x[j], so byte k of q[j] is
+// x[j + k]. The recurrence is a chain of dependent shift+or pairs (2 cycles each), so the row is
+// cut into 4 segments whose chains run interleaved, each seeded with the 3 pixels after it.
+FROST_TARGET_AVX512VNNI inline void build_quad_row(const std::uint8_t* staging, std::int64_t padded_width,
+                                                   __m512i* q) {
+  constexpr int kChains = 4;
+  if (padded_width < 4 * kChains) {
+    __m512i chain = _mm512_or_si512(
+        staged(staging, padded_width),
+        _mm512_or_si512(_mm512_slli_epi32(staged(staging, padded_width + 1), 8),
+                        _mm512_slli_epi32(staged(staging, padded_width + 2), 16)));
+    for (std::int64_t j = padded_width - 1; j >= 0; --j) {
+      chain = quad_step(chain, staging, j);
+      _mm512_store_si512(q + j, chain);
+    }
+    return;
+  }
+  const std::int64_t segment = (padded_width + kChains - 1) / kChains;
+  std::int64_t end[kChains];
+  __m512i chain[kChains];
+  for (int k = 0; k < kChains; ++k) {
+    end[k] = k + 1 < kChains ? (k + 1) * segment : padded_width;
+    chain[k] = _mm512_or_si512(staged(staging, end[k]),
+                               _mm512_or_si512(_mm512_slli_epi32(staged(staging, end[k] + 1), 8),
+                                               _mm512_slli_epi32(staged(staging, end[k] + 2), 16)));
+  }
+  const std::int64_t last = padded_width - (kChains - 1) * segment;  // >= 1 as padded_width >= 16
+  std::int64_t i = 0;
+  for (; i < last; ++i)
+    for (int k = 0; k < kChains; ++k) {
+      chain[k] = quad_step(chain[k], staging, end[k] - 1 - i);
+      _mm512_store_si512(q + end[k] - 1 - i, chain[k]);
+    }
+  for (; i < segment; ++i)
+    for (int k = 0; k < kChains - 1; ++k) {
+      chain[k] = quad_step(chain[k], staging, end[k] - 1 - i);
+      _mm512_store_si512(q + end[k] - 1 - i, chain[k]);
+    }
+}
 
 // kBlock output pixels of one row and one channel tile, accumulators in registers.
 template <int KH, int G, int SW, int kBlock>
@@ -150,6 +174,11 @@ FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE void quad_block(__m512i* const* rows
 
 // KH x KW filter at stride SH x SW, dilation 1. Output rows [row_begin, row_end) of the flattened
 // (batch, output_height) index.
+//
+// Row by row, all channel tiles together, so the input is streamed once: each input row is
+// staged (all tiles) and turned into quads when an output row first needs it. Quad rows live in
+// a ring of kernel_height slots per tile: input row iy sits in slot iy % KH, distinct for the KH
+// consecutive rows an output row reads. Padding rows share one all-zero-point quad row.
 template <int KH, int KW, int SH, int SW>
 FROST_TARGET_AVX512VNNI inline void dwconv_quads_avx512vnni(const DwconvGeometry& g,
                                                            const PackedDwconvWeights& w,
@@ -160,38 +189,55 @@ FROST_TARGET_AVX512VNNI inline void dwconv_quads_avx512vnni(const DwconvGeometry
   constexpr int kBlock = KH * G <= 6 ? 8 : 4;
   const std::int64_t oh = g.output_height(), ow = g.output_width(), C = g.channels;
   const std::int64_t padded_width = g.padded_width();
-  QuadRing ring(KH, padded_width);
+  const std::int64_t row_pixels = padded_width + kStagingTail;
+  const std::int64_t tiles = (C + kTile - 1) / kTile;
   const std::int32_t zp = w.input_zero_point;
+
+  // Scratch: staging of one input row (all tiles), KH quad rows per tile, the padding row.
+  const std::int64_t staging_bytes = (tiles * row_pixels * kTile + 63) / 64 * 64;  // keeps quads aligned
+  const std::int64_t quad_row_vectors = padded_width;
+  std::uint8_t* scratch = thread_scratch(static_cast<std::size_t>(
+      staging_bytes + (tiles * KH + 1) * quad_row_vectors * 64));
+  std::uint8_t* staging = scratch;
+  auto* quad_rows = reinterpret_cast<__m512i*>(scratch + staging_bytes);
+  __m512i* padding_row = quad_rows + tiles * KH * quad_row_vectors;
   const __m512i padding_quad = _mm512_set1_epi32(static_cast<std::int32_t>(static_cast<std::uint32_t>(zp) * 0x01010101u));
-  for (std::int64_t j = 0; j < padded_width; ++j) _mm512_store_si512(ring.padding_row() + j, padding_quad);
+  for (std::int64_t j = 0; j < padded_width; ++j) _mm512_store_si512(padding_row + j, padding_quad);
+  std::int64_t slot_rows[KH];
+  for (auto& s : slot_rows) s = -1;
 
-  for (std::int64_t c0 = 0; c0 < C; c0 += kTile) {
-    const std::int64_t lanes = C - c0 < kTile ? C - c0 : kTile;
-    const auto mask = static_cast<__mmask16>((1u << lanes) - 1u);
-    const std::int64_t tile = c0 / kTile;
-    __m512i weights[KH][G];
-    for (int r = 0; r < KH; ++r)
-      for (int q = 0; q < G; ++q)
-        weights[r][q] = _mm512_load_si512(w.quads.data() + ((tile * KH + r) * G + q) * 4 * kTile);
-    const __m512i bias = _mm512_load_si512(w.bias.data() + c0);
-    const Requantizer rq = make_requantizer(w, c0);
-    ring.reset();
-
-    for (std::int64_t row = row_begin; row < row_end; ++row) {
-      const std::int64_t n = row / oh, oy = row % oh;
-      __m512i* rows[KH];
-      for (int r = 0; r < KH; ++r) {
-        const std::int64_t iy = oy * SH - g.padding_top + r;
-        if (iy < 0 || iy >= g.input_height) {
-          rows[r] = ring.padding_row();
-          continue;
-        }
-        bool stale = false;
-        rows[r] = ring.find(n * g.input_height + iy, iy, stale);
-        if (stale)
-          build_quad_row(input + ((n * g.input_height + iy) * g.input_width) * C + c0, C, g.input_width,
-                         g.padding_left, padded_width, zp, mask, rows[r]);
+  for (std::int64_t row = row_begin; row < row_end; ++row) {
+    const std::int64_t n = row / oh, oy = row % oh;
+    const std::uint8_t* image = input + n * g.input_height * g.input_width * C;
+    std::int64_t slots[KH];  // slot of each filter row, -1 for padding
+    for (int r = 0; r < KH; ++r) {
+      const std::int64_t iy = oy * SH - g.padding_top + r;
+      if (iy < 0 || iy >= g.input_height) {
+        slots[r] = -1;
+        continue;
       }
+      const std::int64_t s = iy % KH, key = n * g.input_height + iy;
+      slots[r] = s;
+      if (slot_rows[s] == key) continue;
+      slot_rows[s] = key;
+      stage_rows(g, image, iy, iy + 1, zp, staging);
+      for (std::int64_t t = 0; t < tiles; ++t)
+        build_quad_row(staging + t * row_pixels * kTile, padded_width, quad_rows + (t * KH + s) * quad_row_vectors);
+    }
+
+    for (std::int64_t tile = 0; tile < tiles; ++tile) {
+      const std::int64_t c0 = tile * kTile;
+      const std::int64_t lanes = C - c0 < kTile ? C - c0 : kTile;
+      const auto mask = static_cast<__mmask16>((1u << lanes) - 1u);
+      __m512i weights[KH][G];
+      for (int r = 0; r < KH; ++r)
+        for (int q = 0; q < G; ++q)
+          weights[r][q] = _mm512_load_si512(w.quads.data() + ((tile * KH + r) * G + q) * 4 * kTile);
+      const __m512i bias = _mm512_load_si512(w.bias.data() + c0);
+      const Requantizer rq = make_requantizer(w, c0);
+      __m512i* rows[KH];
+      for (int r = 0; r < KH; ++r)
+        rows[r] = slots[r] < 0 ? padding_row : quad_rows + (tile * KH + slots[r]) * quad_row_vectors;
       std::uint8_t* out = output + row * ow * C + c0;
       std::int64_t ox = 0;
       for (; ox + kBlock <= ow; ox += kBlock)
