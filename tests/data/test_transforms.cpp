@@ -134,6 +134,13 @@ TEST_CASE("random_horizontal_flip mirrors every channel's rows", "[data][transfo
   REQUIRE(flipped > 420);  // binomial(1000, 0.5): 5 standard deviations each side
   REQUIRE(flipped < 580);
   REQUIRE_THROWS_WITH(frost::data::random_horizontal_flip(1.5), Contains("outside [0, 1]"));
+
+  // An inconsistent image (as a buggy custom transform might produce) is refused, not indexed.
+  Image liar{1, 4, 4, {1, 2, 3}};
+  REQUIRE_THROWS_WITH(frost::data::random_horizontal_flip(1.0)(liar, gen),
+                      Contains("random_horizontal_flip: image of 1x4x4 holds 3 pixels"));
+  REQUIRE_THROWS_WITH(frost::data::random_crop(2, 0)(liar, gen), Contains("random_crop"));
+  REQUIRE_THROWS_WITH(frost::data::normalize({0.0f}, {1.0f})(liar, gen), Contains("normalize"));
 }
 
 TEST_CASE("transforms are deterministic for a seed", "[data][transforms]") {

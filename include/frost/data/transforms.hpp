@@ -32,6 +32,20 @@ struct Image {
 
 using Transform = std::function<void(Image&, Generator&)>;
 
+namespace detail {
+
+// A user transform earlier in a chain may hand over an inconsistent image; catch it before
+// indexing.
+inline void check_image(const Image& img, const char* op) {
+  FROST_CHECK(
+      img.channels >= 0 && img.height >= 0 && img.width >= 0 &&
+          static_cast<std::int64_t>(img.pixels.size()) == img.channels * img.height * img.width,
+      op, "image of ", img.channels, "x", img.height, "x", img.width, " holds ", img.pixels.size(),
+      " pixels");
+}
+
+}  // namespace detail
+
 // (x - mean[c]) / std[c] per channel; one mean/std pair applies to every channel.
 inline Transform normalize(std::vector<float> mean, std::vector<float> std) {
   FROST_CHECK(!mean.empty() && mean.size() == std.size(), "normalize", "mean has ", mean.size(),
@@ -40,6 +54,7 @@ inline Transform normalize(std::vector<float> mean, std::vector<float> std) {
   std::vector<float> inv_std(std.size());
   for (std::size_t c = 0; c < std.size(); ++c) inv_std[c] = 1.0f / std[c];
   return [mean = std::move(mean), inv_std = std::move(inv_std)](Image& img, Generator&) {
+    detail::check_image(img, "normalize");
     const auto channels = static_cast<std::size_t>(img.channels);
     FROST_CHECK(mean.size() == 1 || mean.size() == channels, "normalize", "image has ",
                 img.channels, " channels but mean/std have ", mean.size(), " values");
@@ -59,6 +74,7 @@ inline Transform random_crop(std::int64_t height, std::int64_t width, std::int64
   FROST_CHECK(height > 0 && width > 0 && padding >= 0, "random_crop", "crop size ", height, "x",
               width, " must be positive and padding ", padding, " non-negative");
   return [=](Image& img, Generator& gen) {
+    detail::check_image(img, "random_crop");
     const std::int64_t padded_h = img.height + 2 * padding, padded_w = img.width + 2 * padding;
     FROST_CHECK(height <= padded_h && width <= padded_w, "random_crop", "crop ", height, "x", width,
                 " is larger than the ", img.height, "x", img.width, " image padded by ", padding);
@@ -93,6 +109,7 @@ inline Transform random_crop(std::int64_t size, std::int64_t padding = 0) {
 inline Transform random_horizontal_flip(double p = 0.5) {
   FROST_CHECK(p >= 0 && p <= 1, "random_horizontal_flip", "probability ", p, " is outside [0, 1]");
   return [p](Image& img, Generator& gen) {
+    detail::check_image(img, "random_horizontal_flip");
     if (!gen.bernoulli(p)) return;
     for (std::int64_t row = 0; row < img.channels * img.height; ++row) {
       float* r = img.pixels.data() + row * img.width;

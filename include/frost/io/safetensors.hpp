@@ -10,10 +10,11 @@
 // The reader trusts nothing: every tensor's offsets must lie in the buffer, match its shape and
 // dtype exactly, and the tensors must tile the buffer with no gap or overlap (the reference
 // implementation's rules). Any violation is a frost::Error naming the file and the tensor.
-// The writer lists tensors in name order in the header, lays out their data by decreasing
-// element size and then name (as the reference implementation does, so every tensor is
-// aligned to its element size when the file is memory-mapped), and replaces the target file
-// atomically.
+// The writer emits compact JSON with the metadata first and the tensors in name order (a
+// deterministic, diffable header), pads it with spaces to a multiple of 8 bytes as the
+// reference implementation does, and lays out the data by decreasing element size, then name,
+// so that every tensor is aligned to its element size when the file is memory-mapped (the
+// reference orders by dtype for the same reason). It replaces the target file atomically.
 
 #include <algorithm>
 #include <bit>
