@@ -84,6 +84,8 @@ inline void qu8_gemm(std::int64_t m, const std::uint8_t* a, std::int64_t a_strid
   args.weights = &w;
   args.scales = rq.scales.data();
   args.per_channel_scales = rq.scales.size() != 1 || w.n() == 1;
+  args.scales_below_one = std::all_of(rq.scales.begin(), rq.scales.end(),
+                                      [](float scale) { return scale < 1.0f; });
   args.output = rq.output;
   args.c = c;
   args.c_stride_bytes = c_stride_bytes;

@@ -16,6 +16,9 @@ struct GemmTileArgs {
   // u8 output (when c != nullptr): scales has N entries if per_channel_scales, else 1.
   const float* scales = nullptr;
   bool per_channel_scales = false;
+  // Every scale < 1, so float(acc) * scale always converts to int32 without overflow: kernels
+  // may then clamp after rounding, in the integer domain (same result, fewer instructions).
+  bool scales_below_one = false;
   OutputQuantization output;
   std::uint8_t* c = nullptr;
   std::int64_t c_stride_bytes = 0;
