@@ -70,87 +70,83 @@ FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE __m512i load_u8_as_i32(const std::ui
   return _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask, p));
 }
 
-// Input rows [iy_begin, iy_end) of one image relaid out once as one plane per channel tile, so
-// that each tile pass reads contiguous 16-byte pixels instead of 16 bytes of every cache line:
-//   planes[tile][iy - iy_begin][j] = the tile's channels of padded pixel j,
-// with the zero point in the padding and in kStagingTail pixels past it (and 0 in channels past
-// the last).
-constexpr std::int64_t kStagingTail = 3;
-
-FROST_TARGET_AVX512VNNI inline void stage_rows(const DwconvGeometry& g, const std::uint8_t* image,
-                                               std::int64_t iy_begin, std::int64_t iy_end,
-                                               std::int32_t zero_point, std::uint8_t* planes) {
-  const std::int64_t C = g.channels, W = g.input_width, pl = g.padding_left;
-  const std::int64_t row_pixels = g.padded_width() + kStagingTail;
-  const std::int64_t plane_pixels = (iy_end - iy_begin) * row_pixels;
-  const std::int64_t full_tiles = C / kTile;
-  const std::int64_t tail = C % kTile;
-  const auto tail_mask = static_cast<__mmask16>((1u << tail) - 1u);
-  const __m128i zp = _mm_set1_epi8(static_cast<char>(zero_point));
-  auto* x = reinterpret_cast<__m128i*>(planes);
-  const std::int64_t tiles = full_tiles + (tail != 0);
-  for (std::int64_t iy = iy_begin; iy < iy_end; ++iy) {
-    const std::int64_t row = (iy - iy_begin) * row_pixels;
-    for (std::int64_t t = 0; t < tiles; ++t) {
-      __m128i* r = x + t * plane_pixels + row;
-      for (std::int64_t j = 0; j < pl; ++j) _mm_store_si128(r + j, zp);
-      for (std::int64_t j = pl + W; j < row_pixels; ++j) _mm_store_si128(r + j, zp);
-    }
-    const std::uint8_t* src = image + iy * W * C;
-    for (std::int64_t ix = 0; ix < W; ++ix, src += C) {
-      __m128i* dst = x + row + pl + ix;
-      for (std::int64_t t = 0; t < full_tiles; ++t)
-        _mm_store_si128(dst + t * plane_pixels, _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + t * kTile)));
-      if (tail != 0) _mm_store_si128(dst + full_tiles * plane_pixels, _mm_maskz_loadu_epi8(tail_mask, src + full_tiles * kTile));
-    }
-  }
+// Padded pixel j of an input row's channel tile, zero-extended to int32 lanes: the zero point
+// in the padding, 0 in channels past the last (kFull: the tile has all 16 channels).
+template <bool kFull>
+FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE __m512i padded_pixel(const std::uint8_t* row, std::int64_t j,
+                                                                const DwconvGeometry& g, __m512i zp,
+                                                                __mmask16 mask) {
+  const auto ix = static_cast<std::uint64_t>(j - g.padding_left);
+  if (ix >= static_cast<std::uint64_t>(g.input_width)) return zp;
+  return load_u8_as_i32(row + static_cast<std::int64_t>(ix) * g.channels, kFull ? __mmask16{0xFFFF} : mask);
 }
 
-FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE __m512i staged(const std::uint8_t* staging, std::int64_t j) {
-  return _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(staging) + j));
+// Quads of one input row of a channel tile, read straight from the NHWC input.
+//   stride 1: q[j] for every padded column j: byte k of q[j] is x[j + k]; built right to left
+//             as q[j] = (q[j + 1] << 8) | x[j].
+//   stride 2: only the even ones are ever read, stored compactly: e[i] = q[2i], built as
+//             e[i] = x[2i] | x[2i + 1] << 8 | e[i + 1] << 16.
+// Either recurrence is a chain of dependent operations (2 cycles a step), so the row is cut
+// into kChains segments whose chains run interleaved, each seeded from the pixels after it.
+template <int SW>
+constexpr std::int64_t quad_count(std::int64_t padded_width) {
+  return SW == 1 ? padded_width : (padded_width + 1) / 2;
 }
 
-FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE __m512i quad_step(__m512i next, const std::uint8_t* staging,
-                                                             std::int64_t j) {
-  return _mm512_or_si512(_mm512_slli_epi32(next, 8), staged(staging, j));
+template <int SW, bool kFull>
+FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE __m512i quad_seed(const std::uint8_t* row, std::int64_t i,
+                                                             const DwconvGeometry& g, __m512i zp, __mmask16 mask) {
+  if constexpr (SW == 1)
+    return _mm512_ternarylogic_epi32(padded_pixel<kFull>(row, i, g, zp, mask),
+                                     _mm512_slli_epi32(padded_pixel<kFull>(row, i + 1, g, zp, mask), 8),
+                                     _mm512_slli_epi32(padded_pixel<kFull>(row, i + 2, g, zp, mask), 16), 0xFE);
+  else
+    return _mm512_or_si512(padded_pixel<kFull>(row, 2 * i, g, zp, mask),
+                           _mm512_slli_epi32(padded_pixel<kFull>(row, 2 * i + 1, g, zp, mask), 8));
 }
 
-// Quads q[0, padded_width) of a staged row: q[j] = (q[j + 1] << 8) | x[j], so byte k of q[j] is
-// x[j + k]. The recurrence is a chain of dependent shift+or pairs (2 cycles each), so the row is
-// cut into 4 segments whose chains run interleaved, each seeded with the 3 pixels after it.
-FROST_TARGET_AVX512VNNI inline void build_quad_row(const std::uint8_t* staging, std::int64_t padded_width,
-                                                   __m512i* q) {
+template <int SW, bool kFull>
+FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE __m512i quad_step(__m512i next, const std::uint8_t* row, std::int64_t i,
+                                                             const DwconvGeometry& g, __m512i zp, __mmask16 mask) {
+  if constexpr (SW == 1)
+    return _mm512_or_si512(_mm512_slli_epi32(next, 8), padded_pixel<kFull>(row, i, g, zp, mask));
+  else
+    return _mm512_ternarylogic_epi32(padded_pixel<kFull>(row, 2 * i, g, zp, mask),
+                                     _mm512_slli_epi32(padded_pixel<kFull>(row, 2 * i + 1, g, zp, mask), 8),
+                                     _mm512_slli_epi32(next, 16), 0xFE);
+}
+
+template <int SW, bool kFull>
+FROST_TARGET_AVX512VNNI inline void build_quad_row(const std::uint8_t* row, const DwconvGeometry& g,
+                                                   std::int32_t zero_point, __mmask16 mask, __m512i* q) {
   constexpr int kChains = 4;
-  if (padded_width < 4 * kChains) {
-    __m512i chain = _mm512_or_si512(
-        staged(staging, padded_width),
-        _mm512_or_si512(_mm512_slli_epi32(staged(staging, padded_width + 1), 8),
-                        _mm512_slli_epi32(staged(staging, padded_width + 2), 16)));
-    for (std::int64_t j = padded_width - 1; j >= 0; --j) {
-      chain = quad_step(chain, staging, j);
-      _mm512_store_si512(q + j, chain);
+  const __m512i zp = _mm512_set1_epi32(zero_point);
+  const std::int64_t count = quad_count<SW>(g.padded_width());
+  if (count < 4 * kChains) {
+    __m512i chain = quad_seed<SW, kFull>(row, count, g, zp, mask);
+    for (std::int64_t i = count - 1; i >= 0; --i) {
+      chain = quad_step<SW, kFull>(chain, row, i, g, zp, mask);
+      _mm512_store_si512(q + i, chain);
     }
     return;
   }
-  const std::int64_t segment = (padded_width + kChains - 1) / kChains;
+  const std::int64_t segment = (count + kChains - 1) / kChains;
   std::int64_t end[kChains];
   __m512i chain[kChains];
   for (int k = 0; k < kChains; ++k) {
-    end[k] = k + 1 < kChains ? (k + 1) * segment : padded_width;
-    chain[k] = _mm512_or_si512(staged(staging, end[k]),
-                               _mm512_or_si512(_mm512_slli_epi32(staged(staging, end[k] + 1), 8),
-                                               _mm512_slli_epi32(staged(staging, end[k] + 2), 16)));
+    end[k] = k + 1 < kChains ? (k + 1) * segment : count;
+    chain[k] = quad_seed<SW, kFull>(row, end[k], g, zp, mask);
   }
-  const std::int64_t last = padded_width - (kChains - 1) * segment;  // >= 1 as padded_width >= 16
+  const std::int64_t last = count - (kChains - 1) * segment;  // >= 1 as count >= 16
   std::int64_t i = 0;
   for (; i < last; ++i)
     for (int k = 0; k < kChains; ++k) {
-      chain[k] = quad_step(chain[k], staging, end[k] - 1 - i);
+      chain[k] = quad_step<SW, kFull>(chain[k], row, end[k] - 1 - i, g, zp, mask);
       _mm512_store_si512(q + end[k] - 1 - i, chain[k]);
     }
   for (; i < segment; ++i)
     for (int k = 0; k < kChains - 1; ++k) {
-      chain[k] = quad_step(chain[k], staging, end[k] - 1 - i);
+      chain[k] = quad_step<SW, kFull>(chain[k], row, end[k] - 1 - i, g, zp, mask);
       _mm512_store_si512(q + end[k] - 1 - i, chain[k]);
     }
 }
@@ -161,12 +157,17 @@ FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE void quad_block(__m512i* const* rows
                                                             const __m512i (&weights)[KH][G], __m512i bias,
                                                             const Requantizer& rq, std::uint8_t* out,
                                                             std::int64_t pixel_stride, __mmask16 mask) {
+  // Output pixel ox starts at quad ox in both layouts: stride 2 rows hold only the even quads
+  // (see build_quad_row), so the next group of 4 taps is 2 entries on there, 4 at stride 1.
+  constexpr int kGroupStep = SW == 1 ? 4 : 2;
+  static_assert(SW == 1 || SW == 2, "quad rows exist for strides 1 and 2");
   __m512i acc[kBlock];
   for (int i = 0; i < kBlock; ++i) acc[i] = bias;
   for (int r = 0; r < KH; ++r)
     for (int g = 0; g < G; ++g)
       for (int i = 0; i < kBlock; ++i)
-        acc[i] = _mm512_dpbusd_epi32(acc[i], _mm512_load_si512(rows[r] + (ox + i) * SW + 4 * g), weights[r][g]);
+        acc[i] = _mm512_dpbusd_epi32(acc[i], _mm512_load_si512(rows[r] + ox + i + kGroupStep * g),
+                                     weights[r][g]);
   for (int i = 0; i < kBlock; ++i) store16(out + i * pixel_stride, requantize16(acc[i], rq), mask);
 }
 
@@ -175,8 +176,8 @@ FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE void quad_block(__m512i* const* rows
 // KH x KW filter at stride SH x SW, dilation 1. Output rows [row_begin, row_end) of the flattened
 // (batch, output_height) index.
 //
-// Row by row, all channel tiles together, so the input is streamed once: each input row is
-// staged (all tiles) and turned into quads when an output row first needs it. Quad rows live in
+// Row by row, all channel tiles together, so the input is streamed once: each input row is turned
+// into quads (all tiles, while the row is in L1) when an output row first needs it. Quad rows live in
 // a ring of kernel_height slots per tile: input row iy sits in slot iy % KH, distinct for the KH
 // consecutive rows an output row reads. Padding rows share one all-zero-point quad row.
 template <int KH, int KW, int SH, int SW>
@@ -188,21 +189,18 @@ FROST_TARGET_AVX512VNNI inline void dwconv_quads_avx512vnni(const DwconvGeometry
   constexpr int G = (KW + 3) / 4;
   constexpr int kBlock = KH * G <= 6 ? 8 : 4;
   const std::int64_t oh = g.output_height(), ow = g.output_width(), C = g.channels;
-  const std::int64_t padded_width = g.padded_width();
-  const std::int64_t row_pixels = padded_width + kStagingTail;
   const std::int64_t tiles = (C + kTile - 1) / kTile;
+  const std::int64_t full_tiles = C / kTile;
+  const auto tail_mask = static_cast<__mmask16>((1u << (C % kTile)) - 1u);
   const std::int32_t zp = w.input_zero_point;
 
-  // Scratch: staging of one input row (all tiles), KH quad rows per tile, the padding row.
-  const std::int64_t staging_bytes = (tiles * row_pixels * kTile + 63) / 64 * 64;  // keeps quads aligned
-  const std::int64_t quad_row_vectors = padded_width;
-  std::uint8_t* scratch = thread_scratch(static_cast<std::size_t>(
-      staging_bytes + (tiles * KH + 1) * quad_row_vectors * 64));
-  std::uint8_t* staging = scratch;
-  auto* quad_rows = reinterpret_cast<__m512i*>(scratch + staging_bytes);
+  // Scratch: KH quad rows per tile and one padding row.
+  const std::int64_t quad_row_vectors = quad_count<SW>(g.padded_width());
+  auto* quad_rows = reinterpret_cast<__m512i*>(
+      thread_scratch(static_cast<std::size_t>((tiles * KH + 1) * quad_row_vectors * 64)));
   __m512i* padding_row = quad_rows + tiles * KH * quad_row_vectors;
   const __m512i padding_quad = _mm512_set1_epi32(static_cast<std::int32_t>(static_cast<std::uint32_t>(zp) * 0x01010101u));
-  for (std::int64_t j = 0; j < padded_width; ++j) _mm512_store_si512(padding_row + j, padding_quad);
+  for (std::int64_t j = 0; j < quad_row_vectors; ++j) _mm512_store_si512(padding_row + j, padding_quad);
   std::int64_t slot_rows[KH];
   for (auto& s : slot_rows) s = -1;
 
@@ -220,9 +218,12 @@ FROST_TARGET_AVX512VNNI inline void dwconv_quads_avx512vnni(const DwconvGeometry
       slots[r] = s;
       if (slot_rows[s] == key) continue;
       slot_rows[s] = key;
-      stage_rows(g, image, iy, iy + 1, zp, staging);
-      for (std::int64_t t = 0; t < tiles; ++t)
-        build_quad_row(staging + t * row_pixels * kTile, padded_width, quad_rows + (t * KH + s) * quad_row_vectors);
+      const std::uint8_t* in_row = image + iy * g.input_width * C;
+      for (std::int64_t t = 0; t < full_tiles; ++t)
+        build_quad_row<SW, true>(in_row + t * kTile, g, zp, 0xFFFF, quad_rows + (t * KH + s) * quad_row_vectors);
+      if (full_tiles < tiles)
+        build_quad_row<SW, false>(in_row + full_tiles * kTile, g, zp, tail_mask,
+                                  quad_rows + (full_tiles * KH + s) * quad_row_vectors);
     }
 
     for (std::int64_t tile = 0; tile < tiles; ++tile) {
