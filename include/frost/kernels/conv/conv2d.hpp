@@ -96,8 +96,17 @@ inline void im2col(const Conv2dGeometry& g, const std::uint8_t* input, std::uint
     const std::int64_t n = pixel / (oh_count * ow_count);
     const std::int64_t oh = pixel / ow_count % oh_count, ow = pixel % ow_count;
     std::uint8_t* row = rows + p * k;
+    const std::int64_t iw0 = ow * g.stride_width - g.padding_left;
+    const bool row_inside = g.dilation_width == 1 && iw0 >= 0 && iw0 + g.kernel_width <= g.in_width;
     for (std::int64_t kh = 0; kh < g.kernel_height; ++kh) {
       const std::int64_t ih = oh * g.stride_height - g.padding_top + kh * g.dilation_height;
+      if (row_inside && ih >= 0 && ih < g.in_height) {
+        // The kernel row lies inside the input: its pixels are contiguous in NHWC.
+        std::memcpy(row, input + ((n * g.in_height + ih) * g.in_width + iw0) * c,
+                    static_cast<std::size_t>(g.kernel_width * c));
+        row += g.kernel_width * c;
+        continue;
+      }
       for (std::int64_t kw = 0; kw < g.kernel_width; ++kw, row += c) {
         const std::int64_t iw = ow * g.stride_width - g.padding_left + kw * g.dilation_width;
         if (ih < 0 || ih >= g.in_height || iw < 0 || iw >= g.in_width)
