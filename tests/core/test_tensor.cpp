@@ -147,3 +147,23 @@ TEST_CASE("printing shows values, shape and dtype, and truncates big tensors", "
   big << Tensor<std::int32_t>::arange(2000);
   REQUIRE(big.str() == "tensor([   0,    1,    2, ..., 1997, 1998, 1999], shape=[2000], dtype=int32)");
 }
+
+TEST_CASE("large storage is reused from the cache; limit 0 disables it", "[core][storage]") {
+  frost::clear_storage_cache();
+  const float* first = nullptr;
+  {
+    auto t = Tensor<float>::empty({100000});
+    first = t.data();
+  }
+  REQUIRE(frost::storage_cache_bytes() >= 400000);
+  {
+    auto again = Tensor<float>::empty({100000});
+    REQUIRE(again.data() == first);
+    REQUIRE(frost::storage_cache_bytes() == 0);
+    REQUIRE(reinterpret_cast<std::uintptr_t>(again.data()) % 64 == 0);
+  }
+  frost::set_storage_cache_limit(0);
+  { auto t = Tensor<float>::empty({100000}); }
+  REQUIRE(frost::storage_cache_bytes() == 0);
+  frost::set_storage_cache_limit(std::size_t(1) << 30);
+}

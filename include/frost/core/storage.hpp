@@ -2,10 +2,19 @@
 // The buffer behind one or more tensors: 64-byte aligned (one cache line, one AVX-512 register),
 // so kernels may use aligned loads on a tensor's first element. Shared by views through
 // std::shared_ptr; never resized.
+//
+// Large buffers go through a small cache: a training step allocates the same activation and
+// gradient sizes every iteration, and handing a freed buffer back to the next request of the
+// same size saves the page faults (the kernel zeroing every fresh page) that dominate
+// allocating a fresh multi-megabyte buffer from the system. set_storage_cache_limit(0) turns
+// it off; clear_storage_cache() returns the cached memory to the system.
 
 #include <cstdint>
 #include <cstdlib>
+#include <mutex>
 #include <new>
+#include <unordered_map>
+#include <vector>
 
 #include "frost/core/error.hpp"
 
@@ -13,20 +22,107 @@ namespace frost {
 
 inline constexpr std::size_t kStorageAlignment = 64;
 
+namespace detail {
+
+class StorageCache {
+ public:
+  // Buffers from this size up are cached, in sizes rounded up to whole pages.
+  static constexpr std::size_t kMinBytes = std::size_t(1) << 16;
+  static constexpr std::size_t kPageBytes = 4096;
+
+  static StorageCache& instance() {
+    // Never destroyed: tensors in static storage may be freed after it would be.
+    static StorageCache* cache = new StorageCache;
+    return *cache;
+  }
+
+  static std::size_t rounded_bytes(std::size_t bytes) {
+    const std::size_t unit = bytes >= kMinBytes ? kPageBytes : kStorageAlignment;
+    return (bytes + unit - 1) / unit * unit;
+  }
+
+  void* allocate(std::size_t bytes) {
+    if (bytes >= kMinBytes) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto it = free_.find(bytes);
+      if (it != free_.end() && !it->second.empty()) {
+        void* p = it->second.back();
+        it->second.pop_back();
+        cached_bytes_ -= bytes;
+        return p;
+      }
+    }
+    void* p = std::aligned_alloc(kStorageAlignment, bytes);
+    if (p == nullptr) {
+      clear();  // the cache may hold what the system is missing
+      p = std::aligned_alloc(kStorageAlignment, bytes);
+      if (p == nullptr) throw std::bad_alloc();
+    }
+    return p;
+  }
+
+  void deallocate(void* p, std::size_t bytes) {
+    if (bytes >= kMinBytes) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (cached_bytes_ + bytes <= limit_bytes_) {
+        free_[bytes].push_back(p);
+        cached_bytes_ += bytes;
+        return;
+      }
+    }
+    std::free(p);
+  }
+
+  void clear() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& [bytes, blocks] : free_)
+      for (void* p : blocks) std::free(p);
+    free_.clear();
+    cached_bytes_ = 0;
+  }
+
+  void set_limit(std::size_t bytes) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      limit_bytes_ = bytes;
+    }
+    clear();
+  }
+
+  std::size_t cached_bytes() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return cached_bytes_;
+  }
+
+ private:
+  StorageCache() = default;
+
+  std::mutex mutex_;
+  std::unordered_map<std::size_t, std::vector<void*>> free_;
+  std::size_t cached_bytes_ = 0;
+  std::size_t limit_bytes_ = std::size_t(1) << 30;
+};
+
+}  // namespace detail
+
+// Caps the memory kept for reuse by freed tensors (default 1 GiB; 0 disables the cache).
+inline void set_storage_cache_limit(std::size_t bytes) { detail::StorageCache::instance().set_limit(bytes); }
+// Returns every cached buffer to the system.
+inline void clear_storage_cache() { detail::StorageCache::instance().clear(); }
+inline std::size_t storage_cache_bytes() { return detail::StorageCache::instance().cached_bytes(); }
+
 template <class T>
 class Storage {
  public:
   // Uninitialised storage for `size` elements.
   explicit Storage(std::int64_t size) : size_(size) {
     FROST_CHECK(size >= 0, "Storage", "negative size ", size);
-    const std::size_t bytes = static_cast<std::size_t>(size > 0 ? size : 1) * sizeof(T);
-    const std::size_t rounded = (bytes + kStorageAlignment - 1) / kStorageAlignment * kStorageAlignment;
-    data_ = static_cast<T*>(std::aligned_alloc(kStorageAlignment, rounded));
-    if (data_ == nullptr) throw std::bad_alloc();
+    bytes_ = detail::StorageCache::rounded_bytes(static_cast<std::size_t>(size > 0 ? size : 1) * sizeof(T));
+    data_ = static_cast<T*>(detail::StorageCache::instance().allocate(bytes_));
   }
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
-  ~Storage() { std::free(data_); }
+  ~Storage() { detail::StorageCache::instance().deallocate(data_, bytes_); }
 
   T* data() const { return data_; }
   std::int64_t size() const { return size_; }
@@ -34,6 +130,7 @@ class Storage {
  private:
   T* data_ = nullptr;
   std::int64_t size_ = 0;
+  std::size_t bytes_ = 0;
 };
 
 }  // namespace frost

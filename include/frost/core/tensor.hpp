@@ -31,12 +31,30 @@
 //     is_leaf(), detach() (same storage, no graph), backward(grad = {}, retain_graph = false).
 //   Printing: std::cout << t prints values (truncated like PyTorch), shape and dtype.
 //
-//   Differentiable ops are free functions in namespace frost (ops/*.hpp), e.g.
+//   Memory: storage of 64 KiB and more is recycled through a cache (core/storage.hpp):
+//     set_storage_cache_limit(bytes), clear_storage_cache().
+//
+//   Differentiable ops are free functions in namespace frost, one family per header in ops/:
+//     elementwise.hpp  add sub mul div (and + - * /, tensor or scalar), neg exp log sqrt pow abs clamp
+//     activation.hpp   relu relu6 leaky_relu sigmoid tanh hardswish hardsigmoid
+//     reduction.hpp    sum mean var (all or dims, keepdim), max (all or dim), argmax
+//     matmul.hpp       matmul (1-D, 2-D, [..., M, K] x [K, N], batched); detail::gemm on Eigen
+//     linear.hpp       linear(x, w [out, in], b)
+//     shape_ops.hpp    reshape flatten cat stack split chunk
+//     softmax.hpp      softmax log_softmax
+//     dropout.hpp      dropout(x, p, training, gen)
+//     loss.hpp         cross_entropy(logits, int32 targets, label_smoothing, ignore_index, reduction),
+//                      mse_loss, enum Reduction { none, mean, sum }
+//   e.g.
 //     auto y = frost::relu(frost::linear(x, w, b));
 //     auto loss = frost::cross_entropy(y, targets);
 //     loss.backward();                       // w.grad(), b.grad() now hold dloss/dw, dloss/db
 //   Graph control: frost::NoGradGuard, frost::is_grad_enabled() (autograd/grad_mode.hpp);
 //   custom differentiable functions: frost::autograd::make_function (autograd/function.hpp);
+//   writing an op: compute the output, then `if (autograd::should_record(inputs...))
+//   autograd::record("name", out, {inputs...}, backward_closure)` (autograd/node.hpp);
+//   element-wise kernels with broadcasting: detail::elementwise / elementwise_into
+//   (core/tensor_ops.hpp); reductions: detail::sum_dims, detail::sum_to (core/reduce.hpp);
 //   numerical checks: frost::gradcheck (autograd/gradcheck.hpp).
 // ---------------------------------------------------------------------------------------------
 

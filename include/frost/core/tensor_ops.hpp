@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <tuple>
 #include <utility>
+#include <vector>
 
 #include "frost/core/parallel.hpp"
 
@@ -134,6 +135,20 @@ inline void elementwise_into(const char* op, const Tensor<R>& out, Fn fn, const 
 
   Shape shape = out_shape;
   std::array<Shape, kInputs + 1> strides{out.strides(), broadcast_strides(inputs, out_shape)...};
+  if (!out.is_contiguous()) {
+    // Walk the output in memory order (a transposed destination is written densely).
+    std::vector<std::size_t> order(shape.size());
+    for (std::size_t d = 0; d < order.size(); ++d) order[d] = d;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t x, std::size_t y) { return strides[0][x] > strides[0][y]; });
+    const auto permuted = [&order](const Shape& v) {
+      Shape p(order.size());
+      for (std::size_t d = 0; d < order.size(); ++d) p[d] = v[order[d]];
+      return p;
+    };
+    shape = permuted(shape);
+    for (auto& s : strides) s = permuted(s);
+  }
   coalesce_dims(shape, strides);
   const std::size_t nd = shape.size();
   const std::int64_t inner = shape.back();
