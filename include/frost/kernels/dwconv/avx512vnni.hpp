@@ -116,10 +116,79 @@ FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE __m512i quad_step(__m512i next, cons
                                      _mm512_slli_epi32(next, 16), 0xFE);
 }
 
+// The same step on an item whose pixels are all inside the row: no checks; `pixel` points at
+// x[SW * i] of the item.
+template <int SW, bool kFull>
+FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE __m512i inner_quad_step(__m512i next, const std::uint8_t* pixel,
+                                                                   std::int64_t pixel_stride, __mmask16 mask) {
+  const __mmask16 m = kFull ? __mmask16{0xFFFF} : mask;
+  if constexpr (SW == 1)
+    return _mm512_or_si512(_mm512_slli_epi32(next, 8), load_u8_as_i32(pixel, m));
+  else
+    return _mm512_ternarylogic_epi32(load_u8_as_i32(pixel, m),
+                                     _mm512_slli_epi32(load_u8_as_i32(pixel + pixel_stride, m), 8),
+                                     _mm512_slli_epi32(next, 16), 0xFE);
+}
+
+constexpr int kChains = 4;
+
+// Steps i in [i_begin, i_end) of the first kActive chains; chain k's item at step i is
+// end[k] - 1 - i. kChecked: some item may touch the padding. Geometry values are copied to
+// locals: the quad stores could alias `g` as far as the compiler knows.
+template <int SW, bool kFull, bool kChecked, int kActive>
+FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE void run_chains(__m512i (&chain)[kChains], const std::int64_t (&end)[kChains],
+                                                           std::int64_t i_begin, std::int64_t i_end,
+                                                           const std::uint8_t* row, const DwconvGeometry& g,
+                                                           __m512i zp, __mmask16 mask, __m512i* q) {
+  if (i_begin >= i_end) return;
+  if constexpr (kChecked) {
+    for (std::int64_t i = i_begin; i < i_end; ++i)
+      for (int k = 0; k < kActive; ++k) {
+        const std::int64_t item = end[k] - 1 - i;
+        chain[k] = quad_step<SW, kFull>(chain[k], row, item, g, zp, mask);
+        _mm512_store_si512(q + item, chain[k]);
+      }
+  } else {
+    const std::int64_t pixel_stride = g.channels;
+    const std::uint8_t* row_origin = row - g.padding_left * pixel_stride;  // padded column 0
+    const std::uint8_t* pixel[kActive];
+    __m512i* out[kActive];
+    for (int k = 0; k < kActive; ++k) {
+      const std::int64_t item = end[k] - 1 - i_begin;
+      pixel[k] = row_origin + SW * item * pixel_stride;
+      out[k] = q + item;
+    }
+    for (std::int64_t i = i_begin; i < i_end; ++i)
+      for (int k = 0; k < kActive; ++k) {
+        chain[k] = inner_quad_step<SW, kFull>(chain[k], pixel[k], pixel_stride, mask);
+        _mm512_store_si512(out[k], chain[k]);
+        pixel[k] -= SW * pixel_stride;
+        out[k] -= 1;
+      }
+  }
+}
+
+// Steps [i_begin, i_end) of the first kActive chains, unchecked where every item is inside the
+// row: items [inner_begin, inner_end).
+template <int SW, bool kFull, int kActive>
+FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE void run_chains_split(__m512i (&chain)[kChains],
+                                                                 const std::int64_t (&end)[kChains],
+                                                                 std::int64_t i_begin, std::int64_t i_end,
+                                                                 std::int64_t inner_begin, std::int64_t inner_end,
+                                                                 const std::uint8_t* row, const DwconvGeometry& g,
+                                                                 __m512i zp, __mmask16 mask, __m512i* q) {
+  // All items of step i are inner iff end[kActive-1] - 1 - i < inner_end and end[0] - 1 - i >= inner_begin.
+  std::int64_t fast_begin = std::max(i_begin, end[kActive - 1] - inner_end);
+  std::int64_t fast_end = std::min(i_end, end[0] - inner_begin);
+  if (fast_begin >= fast_end) fast_begin = fast_end = i_end;
+  run_chains<SW, kFull, true, kActive>(chain, end, i_begin, fast_begin, row, g, zp, mask, q);
+  run_chains<SW, kFull, false, kActive>(chain, end, fast_begin, fast_end, row, g, zp, mask, q);
+  run_chains<SW, kFull, true, kActive>(chain, end, fast_end, i_end, row, g, zp, mask, q);
+}
+
 template <int SW, bool kFull>
 FROST_TARGET_AVX512VNNI inline void build_quad_row(const std::uint8_t* row, const DwconvGeometry& g,
                                                    std::int32_t zero_point, __mmask16 mask, __m512i* q) {
-  constexpr int kChains = 4;
   const __m512i zp = _mm512_set1_epi32(zero_point);
   const std::int64_t count = quad_count<SW>(g.padded_width());
   if (count < 4 * kChains) {
@@ -130,6 +199,10 @@ FROST_TARGET_AVX512VNNI inline void build_quad_row(const std::uint8_t* row, cons
     }
     return;
   }
+  // Items whose pixels (columns SW * i .. SW * i + SW - 1) are all inside the row.
+  const std::int64_t pl = g.padding_left, W = g.input_width;
+  const std::int64_t inner_begin = (pl + SW - 1) / SW;
+  const std::int64_t inner_end = std::max<std::int64_t>(inner_begin, (pl + W - SW) / SW + 1);
   const std::int64_t segment = (count + kChains - 1) / kChains;
   std::int64_t end[kChains];
   __m512i chain[kChains];
@@ -138,17 +211,8 @@ FROST_TARGET_AVX512VNNI inline void build_quad_row(const std::uint8_t* row, cons
     chain[k] = quad_seed<SW, kFull>(row, end[k], g, zp, mask);
   }
   const std::int64_t last = count - (kChains - 1) * segment;  // >= 1 as count >= 16
-  std::int64_t i = 0;
-  for (; i < last; ++i)
-    for (int k = 0; k < kChains; ++k) {
-      chain[k] = quad_step<SW, kFull>(chain[k], row, end[k] - 1 - i, g, zp, mask);
-      _mm512_store_si512(q + end[k] - 1 - i, chain[k]);
-    }
-  for (; i < segment; ++i)
-    for (int k = 0; k < kChains - 1; ++k) {
-      chain[k] = quad_step<SW, kFull>(chain[k], row, end[k] - 1 - i, g, zp, mask);
-      _mm512_store_si512(q + end[k] - 1 - i, chain[k]);
-    }
+  run_chains_split<SW, kFull, kChains>(chain, end, 0, last, inner_begin, inner_end, row, g, zp, mask, q);
+  run_chains_split<SW, kFull, kChains - 1>(chain, end, last, segment, inner_begin, inner_end, row, g, zp, mask, q);
 }
 
 // kBlock output pixels of one row and one channel tile, accumulators in registers.
