@@ -4,14 +4,17 @@
 // vpmaddubsw (u8 x s8, pairs summed in saturating int16) is NOT used: 255 * 127 * 2 > 32767, so it
 // silently saturates on full-range data. Instead both operands are 16-bit and vpmaddwd sums
 // pairs of int16 products into int32, which is exact here (|a * w| <= 255 * 128): the weights
-// are widened once at packing time (kr = 2 int16 per column), the activations per tile, into a
-// small buffer of (a[k], a[k+1]) pairs that each row broadcasts as one int32.
+// are widened once at packing time (kr = 2 int16 per column), the activations once per row
+// panel, into (a[k], a[k+1]) pairs that each row broadcasts as one int32.
 //
-// Register tile: 6 rows x 2 slivers of 8 columns (12 ymm accumulators of 16).
+// Register tile: 6 rows x 2 slivers of 8 columns (12 ymm accumulators of 16). Loop order: row
+// panels outside, column blocks inside, so a panel's widened activations are reused by every
+// block. Requantization as on AVX-512 (avx512vnni.hpp): round, then clamp by saturating packs.
 
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "frost/config.hpp"
 #include "frost/kernels/gemm/microkernel.hpp"
@@ -25,118 +28,198 @@ namespace frost::kernels::gemm_avx2 {
 
 inline constexpr PackedLayout kLayout{.nr = 8, .kr = 2, .block = 2, .widen_to_s16 = true};
 inline constexpr int kMaxRows = 6;
-// Activations are widened this many k at a time (a multiple of 16; 6 rows x 2 KiB on the stack).
-inline constexpr std::int64_t kChunk = 1024;
 
-// Zero-extends a[0..len) to int16 in out[0..len rounded up to even), zero-padded.
-FROST_TARGET_AVX2 inline void widen_activations(const std::uint8_t* a, std::int64_t len,
+// Zero-extends a[0..k) to int16 in out[0..k rounded up to even), zero-padded.
+FROST_TARGET_AVX2 inline void widen_activations(const std::uint8_t* a, std::int64_t k,
                                                 std::uint16_t* out) {
   std::int64_t i = 0;
-  for (; i + 16 <= len; i += 16) {
+  for (; i + 16 <= k; i += 16) {
     const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i));
-    _mm256_store_si256(reinterpret_cast<__m256i*>(out + i), _mm256_cvtepu8_epi16(bytes));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), _mm256_cvtepu8_epi16(bytes));
   }
-  for (; i < len; ++i) out[i] = a[i];
-  if (len % 2 != 0) out[len] = 0;
+  for (; i < k; ++i) out[i] = a[i];
+  if (k % 2 != 0) out[k] = 0;
 }
 
-FROST_TARGET_AVX2 FROST_ALWAYS_INLINE void store_sliver(const GemmTileArgs& args, __m256i acc,
-                                                        __m256i bias, __m256 scale, __m256i mask,
-                                                        std::int64_t valid, std::int64_t m,
-                                                        std::int64_t n) {
-  acc = _mm256_add_epi32(acc, bias);
-  if (args.c == nullptr) {
-    _mm256_maskstore_epi32(args.c32 + m * args.c32_stride + n, mask, acc);
-    return;
+// sums[r][j] = sum over k pairs of rows[r] . sliver j, for MR rows of widened activations
+// (`pair_stride` int32 pairs apart). Out of line, with constant indices only, for the same
+// reason as gemm_avx512vnni::accumulate: inlined, GCC spills the accumulators.
+template <int MR, int NR>
+FROST_TARGET_AVX2 __attribute__((noinline)) void accumulate(const std::uint16_t* rows,
+                                                            std::int64_t pair_stride,
+                                                            const std::int16_t* wp,
+                                                            std::int64_t pairs,
+                                                            __m256i (&sums)[MR][NR]) {
+  __m256i acc[MR][NR];
+#pragma GCC unroll 6
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 2
+    for (int j = 0; j < NR; ++j) acc[r][j] = _mm256_setzero_si256();
+  for (std::int64_t p = 0; p < pairs; ++p, wp += NR * 16) {
+    __m256i bv[NR];
+#pragma GCC unroll 2
+    for (int j = 0; j < NR; ++j)
+      bv[j] = _mm256_load_si256(reinterpret_cast<const __m256i*>(wp + j * 16));
+#pragma GCC unroll 6
+    for (int r = 0; r < MR; ++r) {
+      std::int32_t pair;
+      std::memcpy(&pair, rows + 2 * (r * pair_stride + p), sizeof pair);
+      const __m256i av = _mm256_set1_epi32(pair);
+#pragma GCC unroll 2
+      for (int j = 0; j < NR; ++j)
+        acc[r][j] = _mm256_add_epi32(acc[r][j], _mm256_madd_epi16(av, bv[j]));
+    }
   }
+#pragma GCC unroll 6
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 2
+    for (int j = 0; j < NR; ++j) sums[r][j] = acc[r][j];
+}
+
+// Output stage values copied out of GemmTileArgs (stores through uint8_t* alias everything).
+struct OutputStage {
+  std::uint8_t* c;
+  std::int64_t c_stride_bytes;
+  std::int32_t* c32;
+  std::int64_t c32_stride;
+  const float* scales;
+  bool per_channel_scales;
+  bool clamp_in_float;
+  float float_min, float_max;
+  std::int16_t zero_point;
+  std::uint8_t output_min, output_max;
+};
+
+inline OutputStage output_stage(const GemmTileArgs& args) {
   const OutputQuantization& out = args.output;
+  return {args.c, args.c_stride_bytes, args.c32, args.c32_stride, args.scales,
+          args.per_channel_scales, !args.scales_below_one,
+          static_cast<float>(out.output_min - out.zero_point),
+          static_cast<float>(out.output_max - out.zero_point),
+          static_cast<std::int16_t>(out.zero_point), out.output_min, out.output_max};
+}
+
+FROST_TARGET_AVX2 FROST_ALWAYS_INLINE __m256i round_scaled(const OutputStage& out, __m256i acc,
+                                                           __m256 scale) {
   __m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), scale);
-  y = _mm256_max_ps(y, _mm256_set1_ps(static_cast<float>(out.output_min - out.zero_point)));
-  y = _mm256_min_ps(y, _mm256_set1_ps(static_cast<float>(out.output_max - out.zero_point)));
-  const __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(y), _mm256_set1_epi32(out.zero_point));
-  const __m128i q16 = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
-  const __m128i q8 = _mm_packus_epi16(q16, q16);
-  std::uint8_t* dst = args.c + m * args.c_stride_bytes + n;
-  if (valid >= 8) {
-    _mm_storel_epi64(reinterpret_cast<__m128i*>(dst), q8);
+  if (out.clamp_in_float) {
+    y = _mm256_max_ps(y, _mm256_set1_ps(out.float_min));
+    y = _mm256_min_ps(y, _mm256_set1_ps(out.float_max));
+  }
+  return _mm256_cvtps_epi32(y);
+}
+
+// Requantizes one row of NR <= 2 slivers (16 columns, `valid` of them in N) to u8: see
+// gemm_avx512vnni::store_row_u8 for why clamping after rounding is exact.
+template <int NR>
+FROST_TARGET_AVX2 FROST_ALWAYS_INLINE void store_row_u8(const OutputStage& out,
+                                                        const __m256i (&acc)[NR],
+                                                        const __m256 (&scale)[NR],
+                                                        std::uint8_t* dst, std::int64_t valid) {
+  const __m256i q0 = round_scaled(out, acc[0], scale[0]);
+  __m256i q1 = _mm256_setzero_si256();
+  if constexpr (NR > 1) q1 = round_scaled(out, acc[1], scale[1]);
+  // Per 128-bit lane: [q0 cols 0-3 | q1 cols 0-3] (lane 0), [q0 cols 4-7 | q1 cols 4-7] (lane 1).
+  const __m256i q16 = _mm256_adds_epi16(_mm256_packs_epi32(q0, q1), _mm256_set1_epi16(out.zero_point));
+  const __m256i q8 = _mm256_packus_epi16(q16, q16);
+  const __m128i bytes = _mm256_castsi256_si128(
+      _mm256_permutevar8x32_epi32(q8, _mm256_setr_epi32(0, 4, 1, 5, 0, 0, 0, 0)));
+  __m128i clamped = _mm_max_epu8(bytes, _mm_set1_epi8(static_cast<char>(out.output_min)));
+  clamped = _mm_min_epu8(clamped, _mm_set1_epi8(static_cast<char>(out.output_max)));
+  if (valid >= 16) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), clamped);
   } else {
     alignas(16) std::uint8_t lanes[16];
-    _mm_store_si128(reinterpret_cast<__m128i*>(lanes), q8);
+    _mm_store_si128(reinterpret_cast<__m128i*>(lanes), clamped);
     std::memcpy(dst, lanes, static_cast<std::size_t>(valid));
   }
 }
 
+template <int MR, int NR, int... R>
+FROST_TARGET_AVX2 FROST_ALWAYS_INLINE void store_rows_u8(const OutputStage& out,
+                                                         const __m256i (&acc)[MR][NR],
+                                                         const __m256 (&scale)[NR],
+                                                         std::uint8_t* c, std::int64_t valid,
+                                                         std::integer_sequence<int, R...>) {
+  (store_row_u8<NR>(out, acc[R], scale, c + R * out.c_stride_bytes, valid), ...);
+}
+
+// MR rows starting at m (widened in `rows`), times block b (NR slivers).
 template <int MR, int NR>
-FROST_TARGET_AVX2 inline void tile(const GemmTileArgs& args, std::int64_t m, std::int64_t b) {
-  const PackedWeights& w = *args.weights;
-  const std::int16_t* wp = w.weights<std::int16_t>() + w.block_offset(b);
-  const std::int64_t k = w.k();
-
-  __m256i acc[MR][NR];
-  for (int r = 0; r < MR; ++r)
-    for (int j = 0; j < NR; ++j) acc[r][j] = _mm256_setzero_si256();
-
-  alignas(32) std::uint16_t pairs[MR][kChunk];
-  for (std::int64_t k0 = 0; k0 < k; k0 += kChunk) {
-    const std::int64_t len = std::min(kChunk, k - k0);
-    for (int r = 0; r < MR; ++r)
-      widen_activations(args.a + (m + r) * args.a_stride_bytes + k0, len, pairs[r]);
-    for (std::int64_t p = 0; p < (len + 1) / 2; ++p) {
-      __m256i bv[NR];
-      for (int j = 0; j < NR; ++j)
-        bv[j] = _mm256_load_si256(reinterpret_cast<const __m256i*>(wp + j * 16));
-      wp += NR * 16;
-      for (int r = 0; r < MR; ++r) {
-        std::int32_t pair;
-        std::memcpy(&pair, pairs[r] + 2 * p, sizeof pair);
-        const __m256i av = _mm256_set1_epi32(pair);
-        for (int j = 0; j < NR; ++j)
-          acc[r][j] = _mm256_add_epi32(acc[r][j], _mm256_madd_epi16(av, bv[j]));
-      }
-    }
-  }
-
+FROST_TARGET_AVX2 inline void tile(const PackedWeights& w, const OutputStage& out,
+                                   const std::uint16_t* rows, std::int64_t pair_stride,
+                                   std::int64_t m, std::int64_t b) {
   const std::int64_t n0 = w.block_first_column(b);
+  const std::int64_t valid = std::min<std::int64_t>(8 * NR, w.n() - n0);
+  __m256i acc[MR][NR];
+  accumulate<MR, NR>(rows, pair_stride, w.weights<std::int16_t>() + w.block_offset(b),
+                     (w.k() + 1) / 2, acc);
+#pragma GCC unroll 2
   for (int j = 0; j < NR; ++j) {
-    const std::int64_t n = n0 + 8 * j;
-    const std::int64_t valid = std::min<std::int64_t>(8, w.n() - n);
-    const __m256i mask =
-        _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(valid)),
-                           _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    const __m256i bias = _mm256_load_si256(reinterpret_cast<const __m256i*>(w.bias() + n));
-    __m256 scale = _mm256_setzero_ps();  // no scales for int32 output
-    if (args.c != nullptr)
-      scale = args.per_channel_scales ? _mm256_maskload_ps(args.scales + n, mask)
-                                      : _mm256_set1_ps(args.scales[0]);
-    for (int r = 0; r < MR; ++r)
-      store_sliver(args, acc[r][j], bias, scale, mask, valid, m + r, n);
+    const __m256i bias = _mm256_load_si256(reinterpret_cast<const __m256i*>(w.bias() + n0 + 8 * j));
+#pragma GCC unroll 6
+    for (int r = 0; r < MR; ++r) acc[r][j] = _mm256_add_epi32(acc[r][j], bias);
   }
+  if (out.c == nullptr) {
+#pragma GCC unroll 2
+    for (int j = 0; j < NR; ++j) {
+      const std::int64_t lanes = std::min<std::int64_t>(8, valid - 8 * j);
+      const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(lanes)),
+                                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+#pragma GCC unroll 6
+      for (int r = 0; r < MR; ++r)
+        _mm256_maskstore_epi32(out.c32 + (m + r) * out.c32_stride + n0 + 8 * j, mask, acc[r][j]);
+    }
+    return;
+  }
+  // Per-channel scales of the block, zero-padded past N (constant indices only, as above).
+  alignas(32) float padded_scales[8 * NR] = {};
+  const float* column_scales = out.scales + n0;
+  if (out.per_channel_scales && valid < 8 * NR) {
+    std::memcpy(padded_scales, column_scales, static_cast<std::size_t>(valid) * sizeof(float));
+    column_scales = padded_scales;
+  }
+  __m256 scale[NR];
+#pragma GCC unroll 2
+  for (int j = 0; j < NR; ++j)
+    scale[j] = out.per_channel_scales ? _mm256_loadu_ps(column_scales + 8 * j)
+                                      : _mm256_set1_ps(out.scales[0]);
+  store_rows_u8<MR, NR>(out, acc, scale, out.c + m * out.c_stride_bytes + n0, valid,
+                        std::make_integer_sequence<int, MR>());
 }
 
-template <int NR, int R = 1>
-FROST_TARGET_AVX2 inline void tail_rows(const GemmTileArgs& args, std::int64_t m, int rows,
-                                        std::int64_t b) {
-  if constexpr (R < kMaxRows) {
-    if (rows == R) return tile<R, NR>(args, m, b);
-    tail_rows<NR, R + 1>(args, m, rows, b);
+template <int MR>
+FROST_TARGET_AVX2 inline void panel(const PackedWeights& w, const OutputStage& out,
+                                    const std::uint16_t* rows, std::int64_t pair_stride,
+                                    std::int64_t m, std::int64_t block_begin,
+                                    std::int64_t block_end) {
+  for (std::int64_t b = block_begin; b < block_end; ++b) {
+    if (w.block_slivers(b) == 2)
+      tile<MR, 2>(w, out, rows, pair_stride, m, b);
+    else
+      tile<MR, 1>(w, out, rows, pair_stride, m, b);
   }
-}
-
-template <int NR>
-FROST_TARGET_AVX2 inline void block_rows(const GemmTileArgs& args, std::int64_t m_begin,
-                                         std::int64_t m_end, std::int64_t b) {
-  std::int64_t m = m_begin;
-  for (; m + kMaxRows <= m_end; m += kMaxRows) tile<kMaxRows, NR>(args, m, b);
-  if (m < m_end) tail_rows<NR>(args, m, static_cast<int>(m_end - m), b);
 }
 
 inline void run(const GemmTileArgs& args, std::int64_t m_begin, std::int64_t m_end,
                 std::int64_t block_begin, std::int64_t block_end) {
-  for (std::int64_t b = block_begin; b < block_end; ++b) {
-    if (args.weights->block_slivers(b) == 2)
-      block_rows<2>(args, m_begin, m_end, b);
-    else
-      block_rows<1>(args, m_begin, m_end, b);
+  const PackedWeights& w = *args.weights;
+  const OutputStage out = output_stage(args);
+  const std::int64_t pair_stride = (w.k() + 1) / 2;
+  std::vector<std::uint16_t> rows(static_cast<std::size_t>(kMaxRows * 2 * pair_stride));
+  for (std::int64_t m = m_begin; m < m_end; m += kMaxRows) {
+    const int count = static_cast<int>(std::min<std::int64_t>(kMaxRows, m_end - m));
+    for (int r = 0; r < count; ++r)
+      widen_activations(args.a + (m + r) * args.a_stride_bytes, w.k(),
+                        rows.data() + r * 2 * pair_stride);
+    switch (count) {
+      case 6: panel<6>(w, out, rows.data(), pair_stride, m, block_begin, block_end); break;
+      case 5: panel<5>(w, out, rows.data(), pair_stride, m, block_begin, block_end); break;
+      case 4: panel<4>(w, out, rows.data(), pair_stride, m, block_begin, block_end); break;
+      case 3: panel<3>(w, out, rows.data(), pair_stride, m, block_begin, block_end); break;
+      case 2: panel<2>(w, out, rows.data(), pair_stride, m, block_begin, block_end); break;
+      default: panel<1>(w, out, rows.data(), pair_stride, m, block_begin, block_end); break;
+    }
   }
 }
 
