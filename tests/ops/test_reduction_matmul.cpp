@@ -64,6 +64,10 @@ TEST_CASE("sum, mean, var, max, argmax against hand-computed values", "[ops][red
   REQUIRE(values(frost::argmax(y, 0, true)) == std::vector<std::int32_t>{0, 0, 0});
   REQUIRE(frost::argmax(y, 0, true).shape() == Shape{1, 3});
   REQUIRE(frost::max(y).item() == 9);
+  REQUIRE(values(frost::min(y, 1)) == std::vector<float>{3, -1});
+  REQUIRE(values(frost::argmin(y, 0)) == std::vector<std::int32_t>{1, 1, 1});
+  REQUIRE(frost::min(y).item() == -1);
+  REQUIRE(frost::argmin(y).item() == 3);
   REQUIRE(frost::argmax(y).item() == 1);
   auto i8 = Tensor<std::int8_t>::full({100}, 100);
   REQUIRE(frost::sum(i8).item() == 10000);  // integer sums widen to int32
@@ -81,6 +85,8 @@ TEST_CASE("gradcheck: reductions", "[ops][reduction][gradcheck]") {
   REQUIRE(frost::gradcheck([](const Inputs& in) { return frost::max(in[0], 1); }, {x}));
   REQUIRE(frost::gradcheck([](const Inputs& in) { return frost::max(in[0], 0, true); }, {x}));
   REQUIRE(frost::gradcheck([](const Inputs& in) { return frost::max(in[0]); }, {x}));
+  REQUIRE(frost::gradcheck([](const Inputs& in) { return frost::min(in[0], 2, true); }, {x}));
+  REQUIRE(frost::gradcheck([](const Inputs& in) { return frost::min(in[0]); }, {x}));
 }
 
 TEST_CASE("gradcheck: views", "[autograd][views][gradcheck]") {

@@ -167,11 +167,11 @@ inline Tensor<T> sum_to(const Tensor<T>& t, const Shape& shape) {
   }
 }
 
-// Max and its first index along dimension d. `values`/`indices` get shape t.shape() without d
-// (or with size 1 at d when keepdim). NaN wins, as in PyTorch.
+// Max (largest) or min and its first index along dimension d. `values`/`indices` get shape
+// t.shape() without d (or with size 1 at d when keepdim). NaN wins, as in PyTorch.
 template <class T>
-inline void max_along(const Tensor<T>& t, std::int64_t d, bool keepdim, Tensor<T>* values,
-                      Tensor<std::int32_t>* indices, const char* op) {
+inline void extreme_along(const Tensor<T>& t, std::int64_t d, bool keepdim, bool largest,
+                          Tensor<T>* values, Tensor<std::int32_t>* indices, const char* op) {
   d = wrap_dim(d, t.dim(), op);
   const std::int64_t n = t.dim() == 0 ? 1 : t.shape()[d];
   FROST_CHECK(n > 0, op, "cannot reduce over an empty dimension ", d, " of shape ",
@@ -191,7 +191,7 @@ inline void max_along(const Tensor<T>& t, std::int64_t d, bool keepdim, Tensor<T
     const T* row = x.data() + r * n;
     std::int64_t best = 0;
     for (std::int64_t j = 1; j < n; ++j) {
-      bool better = row[j] > row[best];
+      bool better = largest ? row[j] > row[best] : row[j] < row[best];
       if constexpr (FloatElement<T>) better = better || (std::isnan(row[j]) && !std::isnan(row[best]));
       if (better) best = j;
     }

@@ -37,7 +37,7 @@
 //   Differentiable ops are free functions in namespace frost, one family per header in ops/:
 //     elementwise.hpp  add sub mul div (and + - * /, tensor or scalar), neg exp log sqrt pow abs clamp
 //     activation.hpp   relu relu6 leaky_relu sigmoid tanh hardswish hardsigmoid
-//     reduction.hpp    sum mean var (all or dims, keepdim), max (all or dim), argmax
+//     reduction.hpp    sum mean var (all or dims, keepdim), max min (all or dim), argmax argmin
 //     matmul.hpp       matmul (1-D, 2-D, [..., M, K] x [K, N], batched); detail::gemm on Eigen
 //     linear.hpp       linear(x, w [out, in], b)
 //     shape_ops.hpp    reshape flatten cat stack split chunk

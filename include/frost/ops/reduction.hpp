@@ -1,6 +1,6 @@
 #pragma once
 // Differentiable reductions: sum, mean, var (over all elements or a list of dimensions, with
-// keepdim), max (all, or along one dimension), and argmax (not differentiable). The backward of
+// keepdim), max and min (all, or along one dimension), and argmax / argmin (not differentiable). The backward of
 // sum and mean is the output gradient expanded back to the input's shape: a stride-0 view, no
 // copy.
 
@@ -78,16 +78,18 @@ inline Tensor<T> var(const Tensor<T>& x, const std::vector<std::int64_t>& dims =
   return div(total, static_cast<T>(unbiased ? n - 1 : n));
 }
 
-// Maximum along `dim`; the gradient goes to the (first) maximal element.
+namespace detail {
+
+// max or min along dim, differentiable: the gradient goes to the (first) extreme element.
 template <class T>
-inline Tensor<T> max(const Tensor<T>& x, std::int64_t dim, bool keepdim = false) {
+inline Tensor<T> extreme(const Tensor<T>& x, std::int64_t dim, bool keepdim, bool largest, const char* op) {
   Tensor<T> values;
   Tensor<std::int32_t> indices;
-  detail::max_along(x, dim, keepdim, &values, &indices, "max");
+  extreme_along(x, dim, keepdim, largest, &values, &indices, op);
   if (autograd::should_record(x)) {
-    dim = wrap_dim(dim, x.dim(), "max");
-    autograd::record("max", values, {x}, [indices, dim, in_shape = x.shape()](const Tensor<T>& g) {
-      // Scatter into the layout max_along used: `dim` moved last.
+    dim = wrap_dim(dim, x.dim(), op);
+    autograd::record(op, values, {x}, [indices, dim, in_shape = x.shape()](const Tensor<T>& g) {
+      // Scatter into the layout extreme_along used: `dim` moved last.
       std::vector<std::int64_t> perm, inverse(in_shape.size());
       Shape perm_shape;
       for (std::int64_t i = 0; i < static_cast<std::int64_t>(in_shape.size()); ++i)
@@ -106,21 +108,48 @@ inline Tensor<T> max(const Tensor<T>& x, std::int64_t dim, bool keepdim = false)
   }
   return values;
 }
+
+}  // namespace detail
+
+// Maximum along `dim`; the gradient goes to the (first) maximal element.
+template <class T>
+inline Tensor<T> max(const Tensor<T>& x, std::int64_t dim, bool keepdim = false) {
+  return detail::extreme(x, dim, keepdim, true, "max");
+}
 template <class T>
 inline Tensor<T> max(const Tensor<T>& x) {
   return max(x.reshape({-1}), 0, false);
 }
+// Minimum along `dim`; the gradient goes to the (first) minimal element.
+template <class T>
+inline Tensor<T> min(const Tensor<T>& x, std::int64_t dim, bool keepdim = false) {
+  return detail::extreme(x, dim, keepdim, false, "min");
+}
+template <class T>
+inline Tensor<T> min(const Tensor<T>& x) {
+  return min(x.reshape({-1}), 0, false);
+}
 
-// Index of the first maximum along `dim` (of the flattened tensor without one).
+// Index of the first maximum (minimum) along `dim`, or in the flattened tensor.
 template <class T>
 inline Tensor<std::int32_t> argmax(const Tensor<T>& x, std::int64_t dim, bool keepdim = false) {
   Tensor<std::int32_t> indices;
-  detail::max_along(x, dim, keepdim, static_cast<Tensor<T>*>(nullptr), &indices, "argmax");
+  detail::extreme_along(x, dim, keepdim, true, static_cast<Tensor<T>*>(nullptr), &indices, "argmax");
   return indices;
 }
 template <class T>
 inline Tensor<std::int32_t> argmax(const Tensor<T>& x) {
   return argmax(x.detach().reshape({-1}), 0, false);
+}
+template <class T>
+inline Tensor<std::int32_t> argmin(const Tensor<T>& x, std::int64_t dim, bool keepdim = false) {
+  Tensor<std::int32_t> indices;
+  detail::extreme_along(x, dim, keepdim, false, static_cast<Tensor<T>*>(nullptr), &indices, "argmin");
+  return indices;
+}
+template <class T>
+inline Tensor<std::int32_t> argmin(const Tensor<T>& x) {
+  return argmin(x.detach().reshape({-1}), 0, false);
 }
 
 }  // namespace frost
