@@ -45,6 +45,7 @@ class DwconvTester {
   DwconvTester& inputs(Fill f) { input_fill_ = f; return *this; }
   DwconvTester& weights(Fill f) { weight_fill_ = f; return *this; }
   DwconvTester& seed(std::uint64_t s) { seed_ = s; return *this; }
+  DwconvTester& bias_range(std::int32_t r) { bias_range_ = r; return *this; }
   const DwconvGeometry& geometry() const { return g_; }
 
   void test(const DwconvKernel& kernel) const {
@@ -72,7 +73,8 @@ class DwconvTester {
                        ? static_cast<std::int8_t>(i % 2 ? 127 : -127)
                        : static_cast<std::int8_t>(static_cast<int>(gen.uniform_int(256)) - 128);
     std::vector<std::int32_t> bias(C);
-    for (auto& b : bias) b = static_cast<std::int32_t>(gen.uniform_int(20001)) - 10000;
+    for (auto& b : bias)
+      b = static_cast<std::int32_t>(gen.uniform_int(2 * static_cast<std::uint64_t>(bias_range_) + 1)) - bias_range_;
     // Spread the outputs over the u8 range: accumulators vary by about 5000 * sqrt(taps) around a
     // per-channel offset (127.5 - zp) * sum(w) of about 74 * |127.5 - zp| * sqrt(taps).
     const float base = 40.0f / ((5000.0f + 74.0f * std::abs(127.5f - static_cast<float>(input_zero_point_))) *
@@ -123,6 +125,7 @@ class DwconvTester {
   Fill input_fill_ = Fill::random;
   Fill weight_fill_ = Fill::random;
   std::uint64_t seed_ = 42;
+  std::int32_t bias_range_ = 10000;
 };
 
 // A tester preset for `k`: its own kernel size and stride, or 3x3 stride 1 for a general kernel.
@@ -243,6 +246,9 @@ TEST_CASE("dwconv kernels: bit-exact with the oracle", "[kernels][dwconv]") {
         tester_for(k).input_zero_point(zp).output_zero_point(255 - zp).channels(tile + 1).test(k);
         tester_for(k).input_zero_point(zp).per_tensor_scale(0.5f).channels(tile).test(k);
       }
+      // Accumulators far outside int32 after scaling (y beyond +-2^31 before the clamp).
+      tester_for(k).bias_range(1 << 29).per_tensor_scale(200.0f).channels(tile + 1).test(k);
+      tester_for(k).bias_range(1 << 29).per_tensor_scale(200.0f).qmin(50).qmax(200).channels(tile).test(k);
       // Extreme inputs and weights.
       for (Fill in : {Fill::all_min, Fill::all_max, Fill::alternating})
         for (Fill w : {Fill::all_min, Fill::all_max, Fill::alternating})

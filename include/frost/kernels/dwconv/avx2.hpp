@@ -5,9 +5,10 @@
 // weights widened to s16: 2 * 255 * 128 < 2^31; vpmaddubsw would saturate, see DESIGN.md §3).
 // Each input row of a channel tile is first rewritten once as "pairs": p[j] lane c = x[j] | x[j+1] << 16
 // of channel c in the zero-point-padded row, so a filter row of width kw costs ceil(kw / 2)
-// vpmaddwd per output pixel against weights packed as (w[k], w[k+1]) pairs. Pair rows live in a
-// ring of kernel_height slots, as in the AVX-512 path. The general path (any kernel, stride,
-// dilation) multiplies one tap at a time with (x, 0) . (w, sign) pairs.
+// vpmaddwd per output pixel against weights packed as (w[k], w[k+1]) pairs; at stride 2 only the
+// even pairs are ever read, and only they are built. Pair rows live in a ring of kernel_height
+// slots per tile, filled row by row for all tiles as in the AVX-512 path. The general path (any
+// kernel, stride, dilation) multiplies one tap at a time with (x, 0) . (w, sign) pairs.
 
 #include "frost/config.hpp"
 
@@ -15,12 +16,14 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
 #include "frost/kernels/detail/aligned_buffer.hpp"
 #include "frost/kernels/detail/target.hpp"
 #include "frost/kernels/dwconv/packing.hpp"
+#include "frost/kernels/dwconv/scratch.hpp"
 
 namespace frost::kernels::dwconv {
 namespace avx2_detail {
@@ -69,120 +72,75 @@ FROST_TARGET_AVX2 FROST_ALWAYS_INLINE __m256i load_u8_as_i32(const std::uint8_t*
   return _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(bytes)));
 }
 
-// One padded input row of a channel tile staged as contiguous 8-byte pixels: the zero point in
-// the padding and one pixel past it, the tile's channels inside.
-FROST_TARGET_AVX2 inline void stage_row(const std::uint8_t* row, std::int64_t pixel_stride,
-                                        std::int64_t input_width, std::int64_t padding_left,
-                                        std::int64_t padded_width, std::int32_t zero_point,
-                                        std::int64_t lanes, std::uint8_t* staging) {
-  const __m128i zp = _mm_set1_epi8(static_cast<char>(zero_point));
-  for (std::int64_t j = 0; j < padding_left; ++j) _mm_storel_epi64(reinterpret_cast<__m128i*>(staging + 8 * j), zp);
-  std::uint8_t* x = staging + 8 * padding_left;
-  if (lanes == kTile) {
-    for (std::int64_t i = 0; i < input_width; ++i) std::memcpy(x + 8 * i, row + i * pixel_stride, 8);
-  } else {
-    for (std::int64_t i = 0; i < input_width; ++i) {
-      std::memset(x + 8 * i, 0, 8);
-      std::memcpy(x + 8 * i, row + i * pixel_stride, static_cast<std::size_t>(lanes));
-    }
-  }
-  for (std::int64_t j = padding_left + input_width; j < padded_width + 1; ++j)
-    _mm_storel_epi64(reinterpret_cast<__m128i*>(staging + 8 * j), zp);
+// Padded pixel j of an input row's channel tile as int32 lanes (the zero point in the padding).
+FROST_TARGET_AVX2 FROST_ALWAYS_INLINE __m256i padded_pixel(const std::uint8_t* row, std::int64_t j,
+                                                          const DwconvGeometry& g, __m256i zp, std::int64_t lanes) {
+  const auto ix = static_cast<std::uint64_t>(j - g.padding_left);
+  if (ix >= static_cast<std::uint64_t>(g.input_width)) return zp;
+  return load_u8_as_i32(row + static_cast<std::int64_t>(ix) * g.channels, lanes);
 }
 
-FROST_TARGET_AVX2 FROST_ALWAYS_INLINE __m256i staged(const std::uint8_t* staging, std::int64_t j) {
-  return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(staging + 8 * j)));
+template <int SW>
+constexpr std::int64_t pair_count(std::int64_t padded_width) {
+  return SW == 1 ? padded_width : (padded_width + 1) / 2;
 }
 
-FROST_TARGET_AVX2 FROST_ALWAYS_INLINE __m256i pair_step(__m256i next, const std::uint8_t* staging,
-                                                       std::int64_t j) {
-  return _mm256_or_si256(_mm256_slli_epi32(next, 16), staged(staging, j));
-}
-
-// Pairs p[0, padded_width) of a staged row: p[j] = (p[j + 1] << 16) | x[j]. As in the AVX-512
-// path, 4 interleaved chains hide the latency of the recurrence.
-FROST_TARGET_AVX2 inline void build_pair_row(const std::uint8_t* staging, std::int64_t padded_width, __m256i* p) {
-  constexpr int kChains = 4;
-  if (padded_width < 4 * kChains) {
-    __m256i chain = staged(staging, padded_width);
-    for (std::int64_t j = padded_width - 1; j >= 0; --j) {
-      chain = pair_step(chain, staging, j);
-      _mm256_store_si256(p + j, chain);
-    }
-    return;
-  }
-  const std::int64_t segment = (padded_width + kChains - 1) / kChains;
-  std::int64_t end[kChains];
-  __m256i chain[kChains];
-  for (int k = 0; k < kChains; ++k) {
-    end[k] = k + 1 < kChains ? (k + 1) * segment : padded_width;
-    chain[k] = staged(staging, end[k]);
-  }
-  const std::int64_t last = padded_width - (kChains - 1) * segment;
+// Pair item i of a row: p[SW * i] = x[SW * i] | x[SW * i + 1] << 16. No recurrence: each item
+// reads its two pixels.
+template <int SW>
+FROST_TARGET_AVX2 inline void build_pair_row(const std::uint8_t* row, const DwconvGeometry& g,
+                                             std::int32_t zero_point, std::int64_t lanes, __m256i* p) {
+  const __m256i zp = _mm256_set1_epi32(zero_point);
+  const std::int64_t count = pair_count<SW>(g.padded_width());
+  const std::int64_t pl = g.padding_left, W = g.input_width, C = g.channels;
+  // Items whose two pixels are inside the row.
+  const std::int64_t inner_begin = std::min(count, (pl + SW - 1) / SW);
+  const std::int64_t inner_end = std::max(inner_begin, std::min(count, (pl + W - 2) / SW + 1));
   std::int64_t i = 0;
-  for (; i < last; ++i)
-    for (int k = 0; k < kChains; ++k) {
-      chain[k] = pair_step(chain[k], staging, end[k] - 1 - i);
-      _mm256_store_si256(p + end[k] - 1 - i, chain[k]);
+  for (; i < inner_begin; ++i)
+    p[i] = _mm256_or_si256(padded_pixel(row, SW * i, g, zp, lanes),
+                           _mm256_slli_epi32(padded_pixel(row, SW * i + 1, g, zp, lanes), 16));
+  if (i < inner_end) {
+    const std::uint8_t* x = row + (SW * i - pl) * C;
+    if (lanes == kTile) {
+      for (; i < inner_end; ++i, x += SW * C)
+        _mm256_store_si256(p + i, _mm256_or_si256(load_u8_as_i32(x, kTile),
+                                                  _mm256_slli_epi32(load_u8_as_i32(x + C, kTile), 16)));
+    } else {
+      for (; i < inner_end; ++i, x += SW * C)
+        _mm256_store_si256(p + i, _mm256_or_si256(load_u8_as_i32(x, lanes),
+                                                  _mm256_slli_epi32(load_u8_as_i32(x + C, lanes), 16)));
     }
-  for (; i < segment; ++i)
-    for (int k = 0; k < kChains - 1; ++k) {
-      chain[k] = pair_step(chain[k], staging, end[k] - 1 - i);
-      _mm256_store_si256(p + end[k] - 1 - i, chain[k]);
-    }
+  }
+  for (; i < count; ++i)
+    p[i] = _mm256_or_si256(padded_pixel(row, SW * i, g, zp, lanes),
+                           _mm256_slli_epi32(padded_pixel(row, SW * i + 1, g, zp, lanes), 16));
 }
-
-// Ring of pair rows; see QuadRing in avx512vnni.hpp.
-class PairRing {
- public:
-  PairRing(int kernel_height, std::int64_t padded_width)
-      : kernel_height_(kernel_height), padded_width_(padded_width),
-        storage_(static_cast<std::size_t>((kernel_height + 1) * padded_width * kTile)),
-        staging_(static_cast<std::size_t>((padded_width + 1) * kTile)),
-        slot_rows_(static_cast<std::size_t>(kernel_height)) {}
-
-  void reset() {
-    for (std::size_t s = 0; s < slot_rows_.size(); ++s) slot_rows_[s] = -1;
-  }
-  __m256i* slot(std::int64_t s) {
-    return reinterpret_cast<__m256i*>(storage_.data() + s * padded_width_ * kTile);
-  }
-  __m256i* padding_row() { return slot(kernel_height_); }
-  std::uint8_t* staging() { return staging_.data(); }
-  __m256i* find(std::int64_t key, std::int64_t iy, bool& stale) {
-    const auto s = static_cast<std::size_t>(iy % kernel_height_);
-    stale = slot_rows_[s] != key;
-    slot_rows_[s] = key;
-    return slot(static_cast<std::int64_t>(s));
-  }
-
- private:
-  int kernel_height_;
-  std::int64_t padded_width_;
-  detail::AlignedBuffer<std::int32_t> storage_;
-  detail::AlignedBuffer<std::uint8_t> staging_;
-  detail::AlignedBuffer<std::int64_t> slot_rows_;
-};
 
 template <int KH, int G, int SW, int kBlock>
 FROST_TARGET_AVX2 FROST_ALWAYS_INLINE void pair_block(__m256i* const* rows, std::int64_t ox,
                                                       const __m256i* weights, __m256i bias,
                                                       const Requantizer& rq, std::uint8_t* out,
                                                       std::int64_t pixel_stride, std::int64_t lanes) {
+  // Output pixel ox starts at pair item ox in both layouts (stride 2 rows hold only the even
+  // pairs), so the next pair of taps is 1 item on there, 2 at stride 1.
+  constexpr int kGroupStep = SW == 1 ? 2 : 1;
+  static_assert(SW == 1 || SW == 2, "pair rows exist for strides 1 and 2");
   __m256i acc[kBlock];
   for (int i = 0; i < kBlock; ++i) acc[i] = bias;
   for (int r = 0; r < KH; ++r)
     for (int g = 0; g < G; ++g) {
       const __m256i wv = _mm256_load_si256(weights + r * G + g);
       for (int i = 0; i < kBlock; ++i)
-        acc[i] = _mm256_add_epi32(acc[i], _mm256_madd_epi16(_mm256_load_si256(rows[r] + (ox + i) * SW + 2 * g), wv));
+        acc[i] = _mm256_add_epi32(acc[i], _mm256_madd_epi16(_mm256_load_si256(rows[r] + ox + i + kGroupStep * g), wv));
     }
   for (int i = 0; i < kBlock; ++i) store8(out + i * pixel_stride, requantize8(acc[i], rq), lanes);
 }
 
 }  // namespace avx2_detail
 
-// KH x KW filter at stride SH x SW, dilation 1; output rows [row_begin, row_end).
+// KH x KW filter at stride SH x SW, dilation 1; output rows [row_begin, row_end) of the flattened
+// (batch, output_height) index. Row by row, all tiles together; see dwconv_quads_avx512vnni.
 template <int KH, int KW, int SH, int SW>
 FROST_TARGET_AVX2 inline void dwconv_pairs_avx2(const DwconvGeometry& g, const PackedDwconvWeights& w,
                                                 const std::uint8_t* input, std::uint8_t* output,
@@ -191,37 +149,49 @@ FROST_TARGET_AVX2 inline void dwconv_pairs_avx2(const DwconvGeometry& g, const P
   constexpr int G = (KW + 1) / 2;
   constexpr int kBlock = 4;
   const std::int64_t oh = g.output_height(), ow = g.output_width(), C = g.channels;
-  const std::int64_t padded_width = g.padded_width();
-  PairRing ring(KH, padded_width);
+  const std::int64_t tiles = (C + kTile - 1) / kTile;
   const std::int32_t zp = w.input_zero_point;
+
+  // Scratch: KH pair rows per tile and one padding row.
+  const std::int64_t pair_row_vectors = pair_count<SW>(g.padded_width());
+  auto* pair_rows = reinterpret_cast<__m256i*>(
+      thread_scratch(static_cast<std::size_t>((tiles * KH + 1) * pair_row_vectors * 32)));
+  __m256i* padding_row = pair_rows + tiles * KH * pair_row_vectors;
   const __m256i padding_pair = _mm256_set1_epi32(zp * 0x00010001);
-  for (std::int64_t j = 0; j < padded_width; ++j) _mm256_store_si256(ring.padding_row() + j, padding_pair);
+  for (std::int64_t j = 0; j < pair_row_vectors; ++j) _mm256_store_si256(padding_row + j, padding_pair);
+  std::int64_t slot_rows[KH];
+  for (auto& s : slot_rows) s = -1;
 
-  for (std::int64_t c0 = 0; c0 < C; c0 += kTile) {
-    const std::int64_t lanes = C - c0 < kTile ? C - c0 : kTile;
-    const std::int64_t tile = c0 / kTile;
-    const auto* weights = reinterpret_cast<const __m256i*>(w.pairs.data() + tile * KH * G * 2 * kTile);
-    const __m256i bias = _mm256_load_si256(reinterpret_cast<const __m256i*>(w.bias.data() + c0));
-    const Requantizer rq = make_requantizer(w, c0);
-    ring.reset();
-
-    for (std::int64_t row = row_begin; row < row_end; ++row) {
-      const std::int64_t n = row / oh, oy = row % oh;
-      __m256i* rows[KH];
-      for (int r = 0; r < KH; ++r) {
-        const std::int64_t iy = oy * SH - g.padding_top + r;
-        if (iy < 0 || iy >= g.input_height) {
-          rows[r] = ring.padding_row();
-          continue;
-        }
-        bool stale = false;
-        rows[r] = ring.find(n * g.input_height + iy, iy, stale);
-        if (stale) {
-          stage_row(input + ((n * g.input_height + iy) * g.input_width) * C + c0, C, g.input_width,
-                    g.padding_left, padded_width, zp, lanes, ring.staging());
-          build_pair_row(ring.staging(), padded_width, rows[r]);
-        }
+  for (std::int64_t row = row_begin; row < row_end; ++row) {
+    const std::int64_t n = row / oh, oy = row % oh;
+    const std::uint8_t* image = input + n * g.input_height * g.input_width * C;
+    std::int64_t slots[KH];  // slot of each filter row, -1 for padding
+    for (int r = 0; r < KH; ++r) {
+      const std::int64_t iy = oy * SH - g.padding_top + r;
+      if (iy < 0 || iy >= g.input_height) {
+        slots[r] = -1;
+        continue;
       }
+      const std::int64_t s = iy % KH, key = n * g.input_height + iy;
+      slots[r] = s;
+      if (slot_rows[s] == key) continue;
+      slot_rows[s] = key;
+      const std::uint8_t* in_row = image + iy * g.input_width * C;
+      for (std::int64_t t = 0; t < tiles; ++t) {
+        const std::int64_t lanes = std::min<std::int64_t>(kTile, C - t * kTile);
+        build_pair_row<SW>(in_row + t * kTile, g, zp, lanes, pair_rows + (t * KH + s) * pair_row_vectors);
+      }
+    }
+
+    for (std::int64_t tile = 0; tile < tiles; ++tile) {
+      const std::int64_t c0 = tile * kTile;
+      const std::int64_t lanes = std::min<std::int64_t>(kTile, C - c0);
+      const auto* weights = reinterpret_cast<const __m256i*>(w.pairs.data() + tile * KH * G * 2 * kTile);
+      const __m256i bias = _mm256_load_si256(reinterpret_cast<const __m256i*>(w.bias.data() + c0));
+      const Requantizer rq = make_requantizer(w, c0);
+      __m256i* rows[KH];
+      for (int r = 0; r < KH; ++r)
+        rows[r] = slots[r] < 0 ? padding_row : pair_rows + (tile * KH + slots[r]) * pair_row_vectors;
       std::uint8_t* out = output + row * ow * C + c0;
       std::int64_t ox = 0;
       for (; ox + kBlock <= ow; ox += kBlock)
