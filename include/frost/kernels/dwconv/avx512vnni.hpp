@@ -149,12 +149,23 @@ template <int SW, bool kFull>
 FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE __m512i inner_quad_step(__m512i next, const std::uint8_t* pixel,
                                                                    std::int64_t pixel_stride, __mmask16 mask) {
   const __mmask16 m = kFull ? __mmask16{0xFFFF} : mask;
-  if constexpr (SW == 1)
+  if constexpr (SW == 1) {
     return _mm512_or_si512(_mm512_slli_epi32(next, 8), load_u8_as_i32(pixel, m));
-  else
+  } else if constexpr (kFull) {
+    // x[2i + 1] << 8 in one shuffle of a broadcast load (which needs no shuffle port): lane L of
+    // the broadcast holds all 16 channels, the control picks channel 4L + k into byte 1 of
+    // dword k and zeroes the rest.
+    const __m512i to_byte1 = _mm512_setr_epi32(
+        0x80800080, 0x80800180, 0x80800280, 0x80800380, 0x80800480, 0x80800580, 0x80800680, 0x80800780,
+        0x80800880, 0x80800980, 0x80800A80, 0x80800B80, 0x80800C80, 0x80800D80, 0x80800E80, 0x80800F80);
+    const __m512i odd = _mm512_shuffle_epi8(
+        _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(pixel + pixel_stride))), to_byte1);
+    return _mm512_ternarylogic_epi32(load_u8_as_i32(pixel, m), odd, _mm512_slli_epi32(next, 16), 0xFE);
+  } else {
     return _mm512_ternarylogic_epi32(load_u8_as_i32(pixel, m),
                                      _mm512_slli_epi32(load_u8_as_i32(pixel + pixel_stride, m), 8),
                                      _mm512_slli_epi32(next, 16), 0xFE);
+  }
 }
 
 constexpr int kChains = 4;
