@@ -30,6 +30,9 @@ inline constexpr PackedLayout kLayout{.nr = 16, .kr = 4, .block = 4};
 template <int NR>
 inline constexpr int kMaxRows = NR == 4 ? 6 : NR == 3 ? 8 : 12;
 
+// How far ahead (in groups of 4 k) the accumulation loop prefetches packed weights.
+inline constexpr int kPrefetchGroups = 8;
+
 // Four activation bytes a[0..avail) (the rest zero), as one int32 to broadcast.
 FROST_ALWAYS_INLINE std::int32_t load_group(const std::uint8_t* a, std::int64_t avail) {
   std::int32_t v = 0;
@@ -185,7 +188,11 @@ FROST_TARGET_AVX512VNNI __attribute__((noinline)) void accumulate(
 #pragma GCC unroll 4
       for (int j = 0; j < NR; ++j) acc[r][j] = _mm512_add_epi32(acc[r][j], odd[r][j]);
   }
-  for (; g < full_groups; ++g, wp += NR * 64) multiply_group<MR, NR>(acc, a, 4 * g, 4, wp);
+  for (; g < full_groups; ++g, wp += NR * 64) {
+    // The packed weights of a block can exceed L1; fetch them a few groups ahead.
+    _mm_prefetch(reinterpret_cast<const char*>(wp + kPrefetchGroups * NR * 64), _MM_HINT_T0);
+    multiply_group<MR, NR>(acc, a, 4 * g, 4, wp);
+  }
   if (k % 4 != 0) {
     // Opaque row pointers: otherwise partial redundancy elimination (-O3) matches the tail's
     // activation loads with the loop's, carries broadcasts across iterations and spills

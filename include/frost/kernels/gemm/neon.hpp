@@ -74,52 +74,87 @@ template <int MR, int NR, int L>
 FROST_ALWAYS_INLINE void multiply_lane(int32x4_t (&acc)[MR][NR][2], const int16x8_t (&av)[MR],
                                        const std::int16_t*& wp) {
   int16x8_t bv[NR];
+#pragma GCC unroll 2
   for (int j = 0; j < NR; ++j) bv[j] = vld1q_s16(wp + 8 * j);
   wp += 8 * NR;
+#pragma GCC unroll 4
   for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 2
     for (int j = 0; j < NR; ++j) {
       acc[r][j][0] = vmlal_laneq_s16(acc[r][j][0], vget_low_s16(bv[j]), av[r], L);
       acc[r][j][1] = vmlal_high_laneq_s16(acc[r][j][1], bv[j], av[r], L);
     }
 }
 
-// The first `lanes` k of an 8-k step (lanes in 1..8).
-template <int MR, int NR, int L = 0>
+// k lanes [L, G) of an 8-k step, unrolled at compile time.
+template <int MR, int NR, int G, int L = 0>
 FROST_ALWAYS_INLINE void multiply_lanes(int32x4_t (&acc)[MR][NR][2], const int16x8_t (&av)[MR],
-                                        const std::int16_t*& wp, int lanes) {
-  if constexpr (L < 8) {
-    if (L >= lanes) return;
+                                        const std::int16_t*& wp) {
+  if constexpr (L < G) {
     multiply_lane<MR, NR, L>(acc, av, wp);
-    multiply_lanes<MR, NR, L + 1>(acc, av, wp, lanes);
+    multiply_lanes<MR, NR, G, L + 1>(acc, av, wp);
   }
+}
+
+// sums[r][j] (two int32x4 halves of 8 columns) = dot products of MR rows with NR slivers over
+// all k. Out of line with constant indices only (see gemm_avx512vnni::accumulate).
+template <int MR, int NR>
+__attribute__((noinline)) void accumulate(const std::uint8_t* a_base, std::int64_t a_stride_bytes,
+                                          const std::int16_t* wp, std::int64_t k,
+                                          int32x4_t (&sums)[MR][NR][2]) {
+  const std::uint8_t* a[MR];
+  for (int r = 0; r < MR; ++r) a[r] = a_base + r * a_stride_bytes;
+  int32x4_t acc[MR][NR][2];
+#pragma GCC unroll 4
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 2
+    for (int j = 0; j < NR; ++j) acc[r][j][0] = acc[r][j][1] = vdupq_n_s32(0);
+  std::int64_t k0 = 0;
+  for (; k0 + 8 <= k; k0 += 8) {
+    int16x8_t av[MR];
+#pragma GCC unroll 4
+    for (int r = 0; r < MR; ++r) av[r] = load_widened(a[r] + k0, 8);
+    multiply_lanes<MR, NR, 8>(acc, av, wp);
+  }
+  if (k0 < k) {
+#pragma GCC unroll 4
+    for (int r = 0; r < MR; ++r) __asm__("" : "+r"(a[r]));  // see gemm_avx512vnni::accumulate
+    int16x8_t av[MR];
+#pragma GCC unroll 4
+    for (int r = 0; r < MR; ++r) av[r] = load_widened(a[r] + k0, k - k0);
+    switch (k - k0) {
+      case 1: multiply_lanes<MR, NR, 1>(acc, av, wp); break;
+      case 2: multiply_lanes<MR, NR, 2>(acc, av, wp); break;
+      case 3: multiply_lanes<MR, NR, 3>(acc, av, wp); break;
+      case 4: multiply_lanes<MR, NR, 4>(acc, av, wp); break;
+      case 5: multiply_lanes<MR, NR, 5>(acc, av, wp); break;
+      case 6: multiply_lanes<MR, NR, 6>(acc, av, wp); break;
+      default: multiply_lanes<MR, NR, 7>(acc, av, wp); break;
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 2
+    for (int j = 0; j < NR; ++j) {
+      sums[r][j][0] = acc[r][j][0];
+      sums[r][j][1] = acc[r][j][1];
+    }
 }
 
 template <int MR, int NR>
 inline void tile(const GemmTileArgs& args, std::int64_t m, std::int64_t b) {
   const PackedWeights& w = *args.weights;
-  const std::int16_t* wp = w.weights<std::int16_t>() + w.block_offset(b);
-  const std::int64_t k = w.k();
-  const std::uint8_t* a[MR];
-  for (int r = 0; r < MR; ++r) a[r] = args.a + (m + r) * args.a_stride_bytes;
-
   int32x4_t acc[MR][NR][2];
-  for (int r = 0; r < MR; ++r)
-    for (int j = 0; j < NR; ++j) acc[r][j][0] = acc[r][j][1] = vdupq_n_s32(0);
-  for (std::int64_t k0 = 0; k0 < k; k0 += 8) {
-    const std::int64_t avail = k - k0;
-    int16x8_t av[MR];
-    for (int r = 0; r < MR; ++r) av[r] = load_widened(a[r] + k0, avail);
-    if (avail >= 8)
-      multiply_lanes<MR, NR>(acc, av, wp, 8);
-    else
-      multiply_lanes<MR, NR>(acc, av, wp, static_cast<int>(avail));
-  }
-
+  accumulate<MR, NR>(args.a + m * args.a_stride_bytes, args.a_stride_bytes,
+                     w.weights<std::int16_t>() + w.block_offset(b), w.k(), acc);
   const std::int64_t n0 = w.block_first_column(b);
+#pragma GCC unroll 2
   for (int j = 0; j < NR; ++j)
+#pragma GCC unroll 2
     for (int half = 0; half < 2; ++half) {
       const std::int64_t n = n0 + 8 * j + 4 * half;
       if (n >= w.n()) break;
+#pragma GCC unroll 4
       for (int r = 0; r < MR; ++r) store_quad(args, acc[r][j][half], m + r, n, w.n() - n);
     }
 }

@@ -44,49 +44,79 @@ FROST_TARGET_NEONDOT FROST_ALWAYS_INLINE void multiply_group(int32x4_t (&acc)[MR
                                                              const int8x16_t (&av)[MR],
                                                              const std::int8_t*& wp) {
   int8x16_t bv[NR];
+#pragma GCC unroll 4
   for (int j = 0; j < NR; ++j) bv[j] = vld1q_s8(wp + 16 * j);
   wp += 16 * NR;
+#pragma GCC unroll 4
   for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
     for (int j = 0; j < NR; ++j) acc[r][j] = vdotq_laneq_s32(acc[r][j], bv[j], av[r], L);
 }
 
-// The first `groups` groups of 4 k of a 16-k step (groups in 1..4).
-template <int MR, int NR, int L = 0>
+// Groups [L, G) of 4 k of a 16-k step, unrolled at compile time.
+template <int MR, int NR, int G, int L = 0>
 FROST_TARGET_NEONDOT FROST_ALWAYS_INLINE void multiply_groups(int32x4_t (&acc)[MR][NR],
                                                               const int8x16_t (&av)[MR],
-                                                              const std::int8_t*& wp,
-                                                              int groups) {
-  if constexpr (L < 4) {
-    if (L >= groups) return;
+                                                              const std::int8_t*& wp) {
+  if constexpr (L < G) {
     multiply_group<MR, NR, L>(acc, av, wp);
-    multiply_groups<MR, NR, L + 1>(acc, av, wp, groups);
+    multiply_groups<MR, NR, G, L + 1>(acc, av, wp);
   }
+}
+
+// sums[r][j] = dot products of MR rows (a_stride_bytes apart) with NR slivers over all k. Out
+// of line with constant indices only, so GCC keeps the accumulators in registers (see
+// gemm_avx512vnni::accumulate).
+template <int MR, int NR>
+FROST_TARGET_NEONDOT __attribute__((noinline)) void accumulate(const std::uint8_t* a_base,
+                                                               std::int64_t a_stride_bytes,
+                                                               const std::int8_t* wp,
+                                                               std::int64_t k,
+                                                               int32x4_t (&sums)[MR][NR]) {
+  const std::uint8_t* a[MR];
+  for (int r = 0; r < MR; ++r) a[r] = a_base + r * a_stride_bytes;
+  int32x4_t acc[MR][NR];
+#pragma GCC unroll 4
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+    for (int j = 0; j < NR; ++j) acc[r][j] = vdupq_n_s32(0);
+  std::int64_t k0 = 0;
+  for (; k0 + 16 <= k; k0 += 16) {
+    int8x16_t av[MR];
+#pragma GCC unroll 4
+    for (int r = 0; r < MR; ++r) av[r] = load_shifted(a[r] + k0, 16);
+    multiply_groups<MR, NR, 4>(acc, av, wp);
+  }
+  if (k0 < k) {
+#pragma GCC unroll 4
+    for (int r = 0; r < MR; ++r) __asm__("" : "+r"(a[r]));  // see gemm_avx512vnni::accumulate
+    int8x16_t av[MR];
+#pragma GCC unroll 4
+    for (int r = 0; r < MR; ++r) av[r] = load_shifted(a[r] + k0, k - k0);
+    switch ((k - k0 + 3) / 4) {
+      case 1: multiply_groups<MR, NR, 1>(acc, av, wp); break;
+      case 2: multiply_groups<MR, NR, 2>(acc, av, wp); break;
+      case 3: multiply_groups<MR, NR, 3>(acc, av, wp); break;
+      default: multiply_groups<MR, NR, 4>(acc, av, wp); break;  // 13..15 k left
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+    for (int j = 0; j < NR; ++j) sums[r][j] = acc[r][j];
 }
 
 template <int MR, int NR>
 FROST_TARGET_NEONDOT inline void tile(const GemmTileArgs& args, std::int64_t m, std::int64_t b) {
   const PackedWeights& w = *args.weights;
-  const std::int8_t* wp = w.weights<std::int8_t>() + w.block_offset(b);
-  const std::int64_t k = w.k();
-  const std::uint8_t* a[MR];
-  for (int r = 0; r < MR; ++r) a[r] = args.a + (m + r) * args.a_stride_bytes;
-
   int32x4_t acc[MR][NR];
-  for (int r = 0; r < MR; ++r)
-    for (int j = 0; j < NR; ++j) acc[r][j] = vdupq_n_s32(0);
-  for (std::int64_t k0 = 0; k0 < k; k0 += 16) {
-    const std::int64_t avail = k - k0;
-    int8x16_t av[MR];
-    for (int r = 0; r < MR; ++r) av[r] = load_shifted(a[r] + k0, avail);
-    if (avail >= 16)
-      multiply_groups<MR, NR>(acc, av, wp, 4);
-    else
-      multiply_groups<MR, NR>(acc, av, wp, static_cast<int>((avail + 3) / 4));
-  }
-
+  accumulate<MR, NR>(args.a + m * args.a_stride_bytes, args.a_stride_bytes,
+                     w.weights<std::int8_t>() + w.block_offset(b), w.k(), acc);
   const std::int64_t n0 = w.block_first_column(b);
+#pragma GCC unroll 4
   for (int j = 0; j < NR; ++j) {
     const std::int64_t n = n0 + 4 * j;
+#pragma GCC unroll 4
     for (int r = 0; r < MR; ++r) gemm_neon::store_quad(args, acc[r][j], m + r, n, w.n() - n);
   }
 }
