@@ -44,9 +44,9 @@ namespace frost::optim {
 // normalisation, DESIGN.md §5's depthwise / BN groups) change. For other per-group options use
 // add_param_group(params, options).
 struct ParamGroupSpec {
-  std::vector<Tensor<float>> params;
-  std::optional<double> lr;
-  std::optional<double> weight_decay;
+  std::vector<Tensor<float>> params = {};
+  std::optional<double> lr = std::nullopt;
+  std::optional<double> weight_decay = std::nullopt;
 };
 
 // A parameter group as stored: its parameters and its own copy of every option.

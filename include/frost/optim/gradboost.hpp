@@ -1,0 +1,174 @@
+#pragma once
+// GradBoost (DESIGN.md §5): a small, decaying, sign-aligned random boost added to each gradient
+// so that quantization-aware training from scratch leaves the flat regions fake quantization
+// creates. One mixin over the four base optimizers:
+//
+//   QSGD = GradBoost<SGD>, QRMSprop = GradBoost<RMSprop>, QAdam = GradBoost<Adam>, QAdamW = GradBoost<AdamW>
+//
+// The boost is applied through BasicOptimizer's gradient transform, which each optimizer calls
+// where the authors add the noise (SGD, RMSprop: before the L2 term; Adam: after it; AdamW: after
+// the decoupled decay). Per parameter tensor and step t, with a = |g|:
+//
+//   bc = 1 - beta^t
+//   exp_min = (beta * exp_min + (1 - beta) * min(exp_min, a)) / bc       (every step)
+//   exp_max = (beta * exp_max + (1 - beta) * max(exp_max, a)) / bc
+//   after warm-up only:  r += 1
+//     noise = |Laplace(0, 1)| * (exp_max - exp_min) * (1 - noise_decay)^r
+//             * coin (a fresh 0/1 per element, when toss_coin) * sign(g), clamped to ±clip_by
+//     g += noise
+//
+// This is the authors' arithmetic, kept on purpose: the averages are divided by bc in place, so
+// exp_min stays 0 and exp_max never decreases.
+//
+// Randomness: the noise of each (step, parameter, chunk of kNoiseChunk elements) comes from its
+// own Generator seeded from the optimizer's seed, so a run is bit-identical for any thread count.
+// The seed defaults to a draw from frost::default_generator() at construction (frost::manual_seed
+// therefore controls it).
+//
+// The optimizer starts in warm-up (statistics only, no noise), as StatAssist's float phase wants
+// (DESIGN.md §4); set_warmup(false) when fake quantization starts. Nothing is reset then: the
+// statistics, the momentum / Adam moments and the step counts carry over.
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "frost/core/parallel.hpp"
+#include "frost/core/rng.hpp"
+#include "frost/optim/adam.hpp"
+#include "frost/optim/optimizer.hpp"
+#include "frost/optim/rmsprop.hpp"
+#include "frost/optim/sgd.hpp"
+
+namespace frost::optim {
+
+struct GradBoostOptions {
+  double beta = 0.9;         // averaging constant of exp_min / exp_max
+  double clip_by = 1e-3;     // |noise| <= clip_by (0 disables the clamp, as in the authors' code)
+  double noise_decay = 1e-2;  // noise shrinks by (1 - noise_decay) per step after warm-up
+  bool toss_coin = true;      // boost a random half of the elements
+  std::optional<std::uint64_t> seed = std::nullopt;  // default: drawn from frost::default_generator()
+
+  void validate(const char* op) const {
+    FROST_CHECK(beta >= 0.0 && beta < 1.0, op, "GradBoost beta ", beta, " outside [0, 1)");
+    detail::check_finite_nonnegative(op, "GradBoost clip_by", clip_by);
+    FROST_CHECK(noise_decay >= 0.0 && noise_decay <= 1.0, op, "GradBoost noise_decay ", noise_decay,
+                " outside [0, 1]");
+  }
+};
+
+struct GradBoostState {
+  std::int64_t step = 0;          // t: every step
+  std::int64_t restart_step = 0;  // r: steps after warm-up
+  Tensor<float> exp_min;
+  Tensor<float> exp_max;
+};
+
+template <class Base>
+class GradBoost : public Base {
+ public:
+  using Options = typename Base::options_type;
+
+  // Elements per independently seeded noise stream (a fixed split, unlike the thread count).
+  static constexpr std::int64_t kNoiseChunk = std::int64_t(1) << 14;
+
+  GradBoost(std::vector<Tensor<float>> params, const Options& options, const GradBoostOptions& boost = {})
+      : Base(std::move(params), options), boost_(checked(boost)), seed_(boost.seed ? *boost.seed : default_generator().next_u64()) {}
+  GradBoost(std::vector<ParamGroupSpec> groups, const Options& defaults, const GradBoostOptions& boost = {})
+      : Base(std::move(groups), defaults), boost_(checked(boost)), seed_(boost.seed ? *boost.seed : default_generator().next_u64()) {}
+
+  bool warmup() const { return warmup_; }
+  void set_warmup(bool on) { warmup_ = on; }
+  const GradBoostOptions& boost_options() const { return boost_; }
+
+  // Restarts the noise decay ((1 - noise_decay)^r from r = 0) of every parameter.
+  void reset_restart_steps() {
+    for (auto& group : states_)
+      for (auto& s : group) s.restart_step = 0;
+  }
+
+  // GradBoost's state of one parameter; default (empty) until its first step.
+  const GradBoostState& boost_state(std::size_t group, std::size_t index) const {
+    static const GradBoostState kEmpty;
+    FROST_CHECK(index < this->params(group).size(), this->name(), "parameter index ", index,
+                " out of range for group ", group, " of ", this->params(group).size(), " parameters");
+    if (group >= states_.size() || index >= states_[group].size()) return kEmpty;
+    return states_[group][index];
+  }
+
+ protected:
+  bool transforms_gradient() const override { return true; }
+
+  void transform_gradient(std::size_t group, std::size_t index, std::span<float> grad) override {
+    GradBoostState& s = state_for(group, index);
+    if (!s.exp_min.defined()) {
+      s.exp_min = Tensor<float>::zeros(this->params(group)[index].shape());
+      s.exp_max = Tensor<float>::zeros(this->params(group)[index].shape());
+    }
+    ++s.step;
+    const bool boost = !warmup_;
+    if (boost) ++s.restart_step;
+
+    const auto beta = static_cast<float>(boost_.beta);
+    const auto one_minus_beta = static_cast<float>(1.0 - boost_.beta);
+    const auto bc = static_cast<float>(1.0 - std::pow(boost_.beta, static_cast<double>(s.step)));
+    const auto noise_scale =
+        static_cast<float>(std::pow(1.0 - boost_.noise_decay, static_cast<double>(s.restart_step)));
+    const auto clip = static_cast<float>(boost_.clip_by);
+    const bool toss_coin = boost_.toss_coin;
+    const std::uint64_t stream = Generator(seed_ ^ (0x9e3779b97f4a7c15ULL * ++draws_)).next_u64();
+
+    float* g = grad.data();
+    float* exp_min = s.exp_min.data();
+    float* exp_max = s.exp_max.data();
+    const auto n = static_cast<std::int64_t>(grad.size());
+    const std::int64_t chunks = (n + kNoiseChunk - 1) / kNoiseChunk;
+    parallel_for(0, chunks, 1, [&](std::int64_t first, std::int64_t last) {
+      for (std::int64_t c = first; c < last; ++c) {
+        Generator gen(stream + static_cast<std::uint64_t>(c));
+        const std::int64_t end = std::min(n, (c + 1) * kNoiseChunk);
+        for (std::int64_t k = c * kNoiseChunk; k < end; ++k) {
+          const float a = std::abs(g[k]);
+          exp_min[k] = (beta * exp_min[k] + one_minus_beta * std::min(exp_min[k], a)) / bc;
+          exp_max[k] = (beta * exp_max[k] + one_minus_beta * std::max(exp_max[k], a)) / bc;
+          if (!boost) continue;
+          if (toss_coin && (gen.next_u64() >> 63) == 0) continue;
+          const float sign = static_cast<float>((g[k] > 0.0f) - (g[k] < 0.0f));
+          float noise = static_cast<float>(std::abs(gen.laplace())) * ((exp_max[k] - exp_min[k]) * noise_scale) * sign;
+          if (clip > 0.0f) noise = std::clamp(noise, -clip, clip);
+          g[k] += noise;
+        }
+      }
+    });
+  }
+
+ private:
+  GradBoostOptions checked(const GradBoostOptions& boost) const {
+    boost.validate(this->name());
+    return boost;
+  }
+
+  GradBoostState& state_for(std::size_t group, std::size_t index) {
+    if (states_.size() <= group) states_.resize(group + 1);
+    if (states_[group].size() <= index) states_[group].resize(this->params(group).size());
+    return states_[group][index];
+  }
+
+  GradBoostOptions boost_;
+  std::uint64_t seed_;
+  std::uint64_t draws_ = 0;
+  bool warmup_ = true;
+  std::vector<std::vector<GradBoostState>> states_;
+};
+
+using QSGD = GradBoost<SGD>;
+using QRMSprop = GradBoost<RMSprop>;
+using QAdam = GradBoost<Adam>;
+using QAdamW = GradBoost<AdamW>;
+
+}  // namespace frost::optim
