@@ -73,6 +73,11 @@ TEST_CASE("nn::Module names parameters, buffers and modules recursively", "[nn]"
   CHECK(net->submodule("2.1.proj")->type_name() == "Linear");
   CHECK_THROWS_WITH(net->submodule("2.5"), Catch::Contains("'2.5'"));
 
+  CHECK(net->size() == 3);
+  CHECK((*net)[1]->type_name() == "ReLU");
+  CHECK_THROWS_WITH((*net)[3], Catch::Contains("index 3 out of range for 3 modules"));
+  CHECK_THROWS_WITH(net->at<nn::Linear>(1), Catch::Contains("module 1 is a ReLU"));
+
   // Parameters are handles: the registry and the layer share storage.
   auto linear = net->at<nn::Linear>(0);
   linear->weight().data()[0] = 42.0f;
