@@ -5,7 +5,8 @@
 //   taskset -c 1 ./int8_gemm --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 //
 // GOPS = 2 * M * N * K / s. Packing is done once, outside the timed loop. Single thread unless
-// --threads=N is given first. A path this CPU lacks is reported as skipped.
+// --threads=N is given first. A path this CPU lacks is reported as skipped. The reduce_range
+// kernel runs on 7-bit activations, the others on full-range ones.
 #include <frost/core/parallel.hpp>
 #include <frost/core/rng.hpp>
 #include <frost/kernels/gemm/gemm.hpp>
@@ -53,12 +54,14 @@ void qu8_gemm_benchmark(benchmark::State& state, const frost::kernels::GemmKerne
   std::vector<std::int8_t> b(static_cast<std::size_t>(s.k * s.n));
   std::vector<std::int32_t> bias(static_cast<std::size_t>(s.n));
   std::vector<float> scales(static_cast<std::size_t>(s.n));
-  for (auto& v : a) v = static_cast<std::uint8_t>(gen.uniform_int(256));
+  // 7-bit activations for a reduce_range kernel (it refuses larger ones).
+  const std::uint64_t levels = kernel.layout.reduce_range ? 128 : 256;
+  for (auto& v : a) v = static_cast<std::uint8_t>(gen.uniform_int(levels));
   for (auto& v : b) v = static_cast<std::int8_t>(gen.uniform_int(255) - 127);
   for (auto& v : bias) v = static_cast<std::int32_t>(gen.uniform_int(2001)) - 1000;
   for (auto& v : scales) v = 1e-4f * (1.0f + gen.uniform_float());
-  const PackedWeights w = pack_gemm_weights(s.k, s.n, {b.data(), s.n, 1}, bias.data(), 128,
-                                            kernel.isa);
+  const PackedWeights w = pack_gemm_weights(s.k, s.n, {b.data(), s.n, 1}, bias.data(),
+                                            kernel.layout.reduce_range ? 64 : 128, kernel);
   std::vector<std::uint8_t> c(static_cast<std::size_t>(s.m * s.n));
   const GemmRequantization rq{scales, {128, 0, 255}};
   for (auto _ : state) {

@@ -89,7 +89,7 @@ TEST_CASE("qu8_gemm: the zero point folded into the bias matches hand-computed s
   const std::int8_t b[] = {1, -1, 2, 0, 3, 5};
   const std::int32_t bias[] = {10, -4};
   for_each_gemm_kernel([&](const GemmKernel& kernel) {
-    const PackedWeights w = pack_gemm_weights(3, 2, {b, 2, 1}, bias, 2, kernel.isa);
+    const PackedWeights w = pack_gemm_weights(3, 2, {b, 2, 1}, bias, 2, kernel);
     std::int32_t c[2] = {};
     qu8_gemm_s32(1, a, 3, w, c, 2);
     CHECK(c[0] == 12);
@@ -100,6 +100,23 @@ TEST_CASE("qu8_gemm: the zero point folded into the bias matches hand-computed s
     qu8_gemm(1, a, 3, w, {{&scale, 1}, {100, 0, 255}}, q, 2);
     CHECK(int{q[0]} == 106);
     CHECK(int{q[1]} == 101);
+  });
+}
+
+TEST_CASE("qu8_gemm: reduce_range kernels refuse activations above 127", "[kernels][gemm]") {
+  using namespace frost::kernels;
+  for_each_gemm_kernel([](const GemmKernel& kernel) {
+    if (!kernel.layout.reduce_range) return;
+    std::vector<std::int8_t> b(8 * 4, -128);
+    std::vector<std::uint8_t> a(3 * 8, 127), c(3 * 4);
+    const std::vector<float> scale{0.001f};
+    REQUIRE_THROWS_AS(pack_gemm_weights(8, 4, {b.data(), 4, 1}, nullptr, 128, kernel), frost::Error);
+    const PackedWeights w = pack_gemm_weights(8, 4, {b.data(), 4, 1}, nullptr, 0, kernel);
+    qu8_gemm(3, a.data(), 8, w, {scale, {0, 0, 255}}, c.data(), 4);  // 127: fine
+    a[13] = 128;
+    REQUIRE_THROWS_AS(qu8_gemm(3, a.data(), 8, w, {scale, {0, 0, 255}}, c.data(), 4), frost::Error);
+    std::vector<std::int32_t> c32(3 * 4);
+    REQUIRE_THROWS_AS(qu8_gemm_s32(3, a.data(), 8, w, c32.data(), 4), frost::Error);
   });
 }
 

@@ -10,6 +10,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -50,18 +51,24 @@ class GemmTester {
   GemmTester& seed(std::uint64_t v) { seed_ = v; return *this; }
 
   void test(const GemmKernel& kernel) const {
-    INFO("M=" << m_ << " N=" << n_ << " K=" << k_ << " a_zp=" << a_zero_point_ << " out_zp="
+    INFO((kernel.layout.reduce_range ? "7-bit activations " : "") << "M=" << m_ << " N=" << n_ << " K=" << k_ << " a_zp=" << a_zero_point_ << " out_zp="
               << output_.zero_point << " clamp=[" << int{output_.output_min} << ", "
               << int{output_.output_max} << "] threads=" << threads_);
     Generator gen(seed_ + static_cast<std::uint64_t>(m_ * 1000003 + n_ * 1009 + k_));
+    // A reduce_range kernel is exact for 7-bit activations only, and refuses others.
+    const bool seven_bit = kernel.layout.reduce_range;
+    const std::uint64_t activation_levels = seven_bit ? 128 : 256;
+    const std::int32_t a_zero_point = seven_bit ? std::min(a_zero_point_, 127) : a_zero_point_;
     const std::int64_t a_stride = k_ + a_padding_, c_stride = n_ + c_padding_;
 
     std::vector<std::uint8_t> a(static_cast<std::size_t>(m_ * a_stride));
     for (auto& v : a) {
       switch (activation_fill_) {
-        case ActivationFill::random: v = static_cast<std::uint8_t>(gen.uniform_int(256)); break;
+        case ActivationFill::random:
+          v = static_cast<std::uint8_t>(gen.uniform_int(activation_levels));
+          break;
         case ActivationFill::all_zero: v = 0; break;
-        case ActivationFill::all_max: v = 255; break;
+        case ActivationFill::all_max: v = static_cast<std::uint8_t>(activation_levels - 1); break;
       }
     }
     std::vector<std::int8_t> b(static_cast<std::size_t>(k_ * n_));
@@ -84,14 +91,14 @@ class GemmTester {
     const WeightView view{b.data(), n_, 1};
 
     std::vector<std::uint8_t> expected(static_cast<std::size_t>(m_ * c_stride), 0xA5);
-    reference::qu8_gemm(m_, n_, k_, a.data(), a_stride, a_zero_point_, view, bias.data(), rq,
+    reference::qu8_gemm(m_, n_, k_, a.data(), a_stride, a_zero_point, view, bias.data(), rq,
                         expected.data(), c_stride);
     std::vector<std::int32_t> expected32(static_cast<std::size_t>(m_ * c_stride), -7);
-    reference::qu8_gemm_s32(m_, n_, k_, a.data(), a_stride, a_zero_point_, view, bias.data(),
+    reference::qu8_gemm_s32(m_, n_, k_, a.data(), a_stride, a_zero_point, view, bias.data(),
                             expected32.data(), c_stride);
 
     const PackedWeights packed =
-        pack_gemm_weights(k_, n_, view, bias.data(), a_zero_point_, kernel.isa);
+        pack_gemm_weights(k_, n_, view, bias.data(), a_zero_point, kernel);
     REQUIRE(packed.isa() == kernel.isa);
     // Resized only when needed and never restored: see the note on thread counts in
     // test_int8_gemm.cpp.

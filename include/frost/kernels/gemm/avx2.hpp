@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "frost/config.hpp"
@@ -144,16 +145,14 @@ FROST_TARGET_AVX2 FROST_ALWAYS_INLINE void store_rows_u8(const OutputStage& out,
   (store_row_u8<NR>(out, acc[R], scale, c + R * out.c_stride_bytes, valid), ...);
 }
 
-// MR rows starting at m (widened in `rows`), times block b (NR slivers).
+// Bias, requantization and store of an MR x NR tile of accumulators for rows m.. of block b.
 template <int MR, int NR>
-FROST_TARGET_AVX2 inline void tile(const PackedWeights& w, const OutputStage& out,
-                                   const std::uint16_t* rows, std::int64_t pair_stride,
-                                   std::int64_t m, std::int64_t b) {
+FROST_TARGET_AVX2 FROST_ALWAYS_INLINE void output_tile(const PackedWeights& w,
+                                                       const OutputStage& out,
+                                                       __m256i (&acc)[MR][NR], std::int64_t m,
+                                                       std::int64_t b) {
   const std::int64_t n0 = w.block_first_column(b);
   const std::int64_t valid = std::min<std::int64_t>(8 * NR, w.n() - n0);
-  __m256i acc[MR][NR];
-  accumulate<MR, NR>(rows, pair_stride, w.weights<std::int16_t>() + w.block_offset(b),
-                     (w.k() + 1) / 2, acc);
 #pragma GCC unroll 2
   for (int j = 0; j < NR; ++j) {
     const __m256i bias = _mm256_load_si256(reinterpret_cast<const __m256i*>(w.bias() + n0 + 8 * j));
@@ -186,6 +185,17 @@ FROST_TARGET_AVX2 inline void tile(const PackedWeights& w, const OutputStage& ou
                                       : _mm256_set1_ps(out.scales[0]);
   store_rows_u8<MR, NR>(out, acc, scale, out.c + m * out.c_stride_bytes + n0, valid,
                         std::make_integer_sequence<int, MR>());
+}
+
+// MR rows starting at m (widened in `rows`), times block b (NR slivers).
+template <int MR, int NR>
+FROST_TARGET_AVX2 inline void tile(const PackedWeights& w, const OutputStage& out,
+                                   const std::uint16_t* rows, std::int64_t pair_stride,
+                                   std::int64_t m, std::int64_t b) {
+  __m256i acc[MR][NR];
+  accumulate<MR, NR>(rows, pair_stride, w.weights<std::int16_t>() + w.block_offset(b),
+                     (w.k() + 1) / 2, acc);
+  output_tile<MR, NR>(w, out, acc, m, b);
 }
 
 template <int MR>

@@ -21,14 +21,26 @@
 
 namespace frost::kernels {
 
-// b[k][n] = b.data[k * b.stride_k + n * b.stride_n]; bias (N entries) may be null.
-// The activation zero point is folded into the packed bias, so it is fixed here.
+// Packs b for one kernel of the list. b[k][n] = b.data[k * b.stride_k + n * b.stride_n]; bias
+// (N entries) may be null. The activation zero point is folded into the packed bias, so it is
+// fixed here.
+inline PackedWeights pack_gemm_weights(std::int64_t k, std::int64_t n, WeightView b,
+                                       const std::int32_t* bias, std::int32_t a_zero_point,
+                                       const GemmKernel& kernel) {
+  FROST_CHECK(isa_supported(kernel.isa), "pack_gemm_weights", "this CPU cannot run ",
+              kernel.name);
+  FROST_CHECK(!kernel.layout.reduce_range || a_zero_point <= 127, "pack_gemm_weights",
+              kernel.name, " needs 7-bit activations, but the zero point is ", a_zero_point);
+  return PackedWeights(kernel.isa, kernel.layout, k, n, b, bias, a_zero_point);
+}
+
+// Packs b for the full-range kernel of a path (the active one by default).
 inline PackedWeights pack_gemm_weights(std::int64_t k, std::int64_t n, WeightView b,
                                        const std::int32_t* bias, std::int32_t a_zero_point,
                                        Isa isa = active_isa()) {
   FROST_CHECK(isa_supported(isa), "pack_gemm_weights", "this CPU cannot run the '",
               isa_name(isa), "' path");
-  return PackedWeights(isa, gemm_kernel(isa).layout, k, n, b, bias, a_zero_point);
+  return pack_gemm_weights(k, n, b, bias, a_zero_point, gemm_kernel(isa));
 }
 
 namespace detail {
@@ -46,11 +58,19 @@ inline void check_gemm_call(std::int64_t m, const std::uint8_t* a, std::int64_t 
   FROST_CHECK(a_stride_bytes >= w.k() || m == 1, op, "activation row stride ", a_stride_bytes,
               " < K=", w.k());
   FROST_CHECK(c_stride >= w.n() || m == 1, op, "output row stride ", c_stride, " < N=", w.n());
+  if (w.layout().reduce_range) {
+    // A 7-bit kernel would saturate silently on larger activations: refuse them instead.
+    std::uint8_t high = 0;
+    for (std::int64_t i = 0; i < m; ++i)
+      for (std::int64_t j = 0; j < w.k(); ++j) high |= a[i * a_stride_bytes + j];
+    FROST_CHECK(high < 128, op, "weights packed for 7-bit activations (reduce_range), but an "
+                "activation exceeds 127 (M=", m, " K=", w.k(), ")");
+  }
 }
 
 inline void run_gemm(const GemmTileArgs& args, std::int64_t m) {
   const PackedWeights& w = *args.weights;
-  const GemmKernel& kernel = gemm_kernel(w.isa());
+  const GemmKernel& kernel = gemm_kernel(w.isa(), w.layout().reduce_range);
   const std::int64_t blocks = w.blocks();
   const std::int64_t macs = m * w.n_padded() * w.k_padded();
   if (num_threads() == 1 || macs < kMinParallelMacs) {

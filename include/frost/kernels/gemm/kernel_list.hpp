@@ -6,6 +6,7 @@
 #include "frost/config.hpp"
 #include "frost/core/error.hpp"
 #include "frost/kernels/gemm/avx2.hpp"
+#include "frost/kernels/gemm/avx2_reduce_range.hpp"
 #include "frost/kernels/gemm/avx512vnni.hpp"
 #include "frost/kernels/gemm/microkernel.hpp"
 #include "frost/kernels/gemm/neon.hpp"
@@ -20,6 +21,7 @@ inline constexpr GemmKernel kGemmKernels[] = {
 #if FROST_ARCH_X86_64
     gemm_avx2::kKernel,
     gemm_avx512vnni::kKernel,
+    gemm_avx2_reduce_range::kKernel,  // opt-in only: 7-bit activations
 #endif
 #if FROST_ARCH_AARCH64
     gemm_neon::kKernel,
@@ -27,11 +29,14 @@ inline constexpr GemmKernel kGemmKernels[] = {
 #endif
 };
 
-inline const GemmKernel& gemm_kernel(Isa isa) {
+// The kernel of a path. reduce_range asks for a kernel that needs 7-bit activations ([0, 127])
+// where the path has one (AVX2: vpmaddubsw); elsewhere the full-range kernel serves both.
+inline const GemmKernel& gemm_kernel(Isa isa, bool reduce_range = false) {
   for (const GemmKernel& kernel : kGemmKernels)
-    if (kernel.isa == isa) return kernel;
+    if (kernel.isa == isa && kernel.layout.reduce_range == reduce_range) return kernel;
+  if (reduce_range) return gemm_kernel(isa, false);
   frost::detail::throw_error("gemm_kernel", "no INT8 GEMM kernel for the '", isa_name(isa),
-                      "' path on this architecture");
+                             "' path on this architecture");
 }
 
 }  // namespace frost::kernels

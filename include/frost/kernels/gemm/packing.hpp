@@ -36,6 +36,7 @@ struct PackedLayout {
   int block = 1;                // slivers per register tile
   bool widen_to_s16 = false;    // weights stored as int16 (widening-multiply kernels)
   int activation_shift = 0;     // the kernel computes with (a - shift); 0 or 128
+  bool reduce_range = false;    // exact only for activations in [0, 127] (checked by qu8_gemm)
 };
 
 class PackedWeights {
