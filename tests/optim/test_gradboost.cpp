@@ -184,3 +184,33 @@ TEST_CASE("GradBoost rejects bad options", "[optim][gradboost][error]") {
   REQUIRE_THROWS_AS(opt.boost_state(1, 0), frost::Error);
   REQUIRE(opt.boost_state(0, 0).step == 0);
 }
+
+TEST_CASE("GradBoost: the authors' defaults and weight-decay groups", "[optim][gradboost]") {
+  const auto sgd = QSGD::authors_defaults(5e-3);
+  REQUIRE(sgd.lr == 5e-3);
+  REQUIRE(sgd.momentum == 0.9);
+  REQUIRE(sgd.nesterov);
+  const auto rms = QRMSprop::authors_defaults(1e-2);
+  REQUIRE((rms.alpha == 0.9 && rms.momentum == 0.9 && rms.eps == 1e-8 && !rms.centered));
+  const auto adam = QAdamW::authors_defaults(1e-3);
+  REQUIRE((adam.betas[0] == 0.9 && adam.betas[1] == 0.999 && adam.eps == 1e-8 && adam.weight_decay == 1e-2));
+
+  const auto depthwise = Tensor<float>::ones({8, 1, 3, 3}).requires_grad_();
+  const auto pointwise = Tensor<float>::ones({16, 8, 1, 1}).requires_grad_();
+  const auto linear = Tensor<float>::ones({10, 16}).requires_grad_();
+  const auto bias = Tensor<float>::ones({10}).requires_grad_();
+  const auto bn_weight = Tensor<float>::ones({16}).requires_grad_();
+  const double wd = 1e-5;
+  QSGD opt(authors_param_groups({depthwise, pointwise, linear, bias, bn_weight}, wd), QSGD::authors_defaults(5e-3));
+  REQUIRE(opt.num_param_groups() == 3);
+  REQUIRE(opt.params(0).size() == 1);
+  REQUIRE(opt.params(0)[0].data() == depthwise.data());
+  REQUIRE(opt.options(0).weight_decay == 0.0);
+  REQUIRE(opt.params(1).size() == 2);
+  REQUIRE(opt.options(1).weight_decay == wd);
+  REQUIRE(opt.params(2).size() == 2);
+  REQUIRE(opt.options(2).weight_decay == Approx(wd * 0.01));
+  REQUIRE(opt.options(2).nesterov);
+  REQUIRE(opt.lr(2) == 5e-3);
+  REQUIRE_THROWS_AS(authors_param_groups({bias}, -1.0), frost::Error);
+}

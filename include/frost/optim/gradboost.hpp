@@ -35,6 +35,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -81,6 +82,22 @@ class GradBoost : public Base {
       : Base(std::move(params), options), boost_(checked(boost)), seed_(boost.seed ? *boost.seed : default_generator().next_u64()) {}
   GradBoost(std::vector<ParamGroupSpec> groups, const Options& defaults, const GradBoostOptions& boost = {})
       : Base(std::move(groups), defaults), boost_(checked(boost)), seed_(boost.seed ? *boost.seed : default_generator().next_u64()) {}
+
+  // The base optimizer's options the authors use with GradBoost (DESIGN.md §5): SGD with momentum
+  // 0.9 and Nesterov; RMSprop with alpha 0.9, momentum 0.9, eps 1e-8; Adam / AdamW as PyTorch's.
+  static Options authors_defaults(double lr) {
+    Options o{};
+    o.lr = lr;
+    if constexpr (std::is_same_v<Options, SGDOptions>) {
+      o.momentum = 0.9;
+      o.nesterov = true;
+    } else if constexpr (std::is_same_v<Options, RMSpropOptions>) {
+      o.alpha = 0.9;
+      o.momentum = 0.9;
+      o.eps = 1e-8;
+    }
+    return o;
+  }
 
   bool warmup() const { return warmup_; }
   void set_warmup(bool on) { warmup_ = on; }
@@ -165,6 +182,24 @@ class GradBoost : public Base {
   bool warmup_ = true;
   std::vector<std::vector<GradBoostState>> states_;
 };
+
+// The authors' weight-decay groups (DESIGN.md §5), decided by shape as their training script does:
+// depthwise convolution weights [C, 1, k, k] get none, other convolution and linear weights
+// (4-D and 2-D) get `weight_decay`, everything else (batch-norm parameters, biases) gets
+// weight_decay * 0.01. Always three groups, in that order; a group may be empty. (A convolution
+// with a single input channel has the depthwise shape and is counted as one, as in their script.)
+inline std::vector<ParamGroupSpec> authors_param_groups(const std::vector<Tensor<float>>& params,
+                                                        double weight_decay) {
+  detail::check_finite_nonnegative("authors_param_groups", "weight_decay", weight_decay);
+  std::vector<ParamGroupSpec> groups = {
+      {{}, std::nullopt, 0.0}, {{}, std::nullopt, weight_decay}, {{}, std::nullopt, weight_decay * 0.01}};
+  for (const auto& p : params) {
+    const bool depthwise = p.dim() == 4 && p.size(1) == 1;
+    const bool weight = p.dim() == 4 || p.dim() == 2;
+    groups[depthwise ? 0 : weight ? 1 : 2].params.push_back(p);
+  }
+  return groups;
+}
 
 using QSGD = GradBoost<SGD>;
 using QRMSprop = GradBoost<RMSprop>;
