@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cmath>
+#include <map>
 #include <numeric>
 #include <set>
 #include <vector>
@@ -82,6 +84,54 @@ TEST_CASE("to_dataset scales pixels by 1/255 into [N, 1, H, W]", "[data][dataset
   REQUIRE_THROWS_WITH(
       InMemoryDataset(Tensor<float>::zeros({2, 1, 2, 2}), Tensor<std::int32_t>::zeros({3})),
       Contains("labels must be [N] with N = 2"));
+}
+
+TEST_CASE("slice, select and random_split pick the right samples", "[data][dataset]") {
+  const auto ds = numbered_dataset(10);
+  const auto mid = ds.slice(3, 7);
+  REQUIRE(mid.size() == 4);
+  REQUIRE(mid.images().data() == ds.image_data(3));  // a view, no copy
+  for (std::int64_t i = 0; i < 4; ++i) {
+    REQUIRE(mid.label(i) == i + 3);
+    REQUIRE(mid.image_data(i)[1] == static_cast<float>(i + 3) + 0.001f);
+  }
+  REQUIRE(ds.slice(10, 10).size() == 0);
+  REQUIRE_THROWS_WITH(ds.slice(4, 11), Contains("range [4, 11) is outside [0, 10)"));
+
+  const auto picked = ds.select({9, 0, 9});
+  REQUIRE(values_of(picked.labels()) == std::vector<std::int32_t>{9, 0, 9});
+  REQUIRE(picked.image_data(1)[2] == 0.002f);
+  REQUIRE(picked.image_data(2)[0] == 9.0f);
+  REQUIRE_THROWS_WITH(ds.select({1, 10}), Contains("index 10 out of range for 10 samples"));
+
+  const auto [train, held_out] = frost::data::random_split(ds, 7, 123);
+  REQUIRE(train.size() == 7);
+  REQUIRE(held_out.size() == 3);
+  std::vector<std::int32_t> all = values_of(train.labels());
+  for (std::int32_t l : values_of(held_out.labels())) all.push_back(l);
+  std::sort(all.begin(), all.end());
+  REQUIRE(all == std::vector<std::int32_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});  // a partition
+  for (std::int64_t i = 0; i < train.size(); ++i) {
+    REQUIRE(train.image_data(i)[0] == static_cast<float>(train.label(i)));  // pairs kept
+  }
+  const auto again = frost::data::random_split(ds, 7, 123);
+  REQUIRE(values_of(again.first.labels()) == values_of(train.labels()));
+  REQUIRE(values_of(frost::data::random_split(ds, 7, 124).first.labels()) !=
+          values_of(train.labels()));
+  REQUIRE_THROWS_WITH(frost::data::random_split(ds, 11, 0), Contains("first_size 11"));
+}
+
+TEST_CASE("random_permutation is uniform over orders", "[data][dataset]") {
+  // All 6 orders of 3 elements, each near 1/6 of 6000 draws (5 standard deviations: +-144).
+  frost::Generator gen(2024);
+  std::map<std::vector<std::int64_t>, int> counts;
+  for (int k = 0; k < 6000; ++k) ++counts[frost::data::random_permutation(3, gen)];
+  REQUIRE(counts.size() == 6);
+  for (const auto& [order, count] : counts) {
+    INFO("order " << order[0] << order[1] << order[2]);
+    REQUIRE(std::abs(count - 1000) < 145);
+  }
+  REQUIRE(frost::data::random_permutation(0, gen).empty());
 }
 
 TEST_CASE("load_fashion_mnist gives [60000, 1, 28, 28] in [0, 1]",

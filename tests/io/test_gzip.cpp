@@ -166,9 +166,19 @@ TEST_CASE("every truncation of a gzip file is an error naming the path", "[io][g
   opt.name = "n";
   opt.comment = "c";
   opt.header_crc = true;
-  const auto full = frost_test::gzip_compress(frost_test::random_bytes(3000, 3), opt);
-  const auto path = dir / "cut.gz";
+  auto data = frost_test::random_bytes(3000, 3);
+  for (std::size_t i = 0; i < 1500; ++i) data[i] = static_cast<std::uint8_t>(i % 11);
+  const auto full = frost_test::gzip_compress(data, opt);
+  // Every cut in memory (file writes would make this slow on a busy disk)...
   for (std::size_t len = 0; len < full.size(); ++len) {
+    INFO("truncated to " << len << " of " << full.size() << " bytes");
+    REQUIRE_THROWS_WITH(frost::io::gunzip(std::span(full).first(len), "cut-in-memory.gz"),
+                        Contains("cut-in-memory.gz"));
+  }
+  // ... and a few through files, in the header, the deflate data and the trailer.
+  const auto path = dir / "cut.gz";
+  for (const std::size_t len : {std::size_t{0}, std::size_t{1}, std::size_t{9}, std::size_t{17},
+                                full.size() / 2, full.size() - 5, full.size() - 1}) {
     frost_test::write_bytes(path, std::span(full).first(len));
     INFO("truncated to " << len << " of " << full.size() << " bytes");
     REQUIRE_THROWS_WITH(frost::io::read_maybe_gzipped(path), Contains(path.string()));

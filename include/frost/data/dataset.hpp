@@ -3,15 +3,29 @@
 // the layout the DataLoader batches from. Fashion-MNIST (60000 + 10000 grey 28x28 images)
 // takes 220 MB as float, so keeping it in memory is the fast and simple choice.
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "frost/core/error.hpp"
+#include "frost/core/rng.hpp"
 #include "frost/core/tensor.hpp"
 #include "frost/data/idx.hpp"
 
 namespace frost::data {
+
+// 0, 1, ..., n-1 in an order drawn uniformly by Fisher-Yates (torch.randperm).
+inline std::vector<std::int64_t> random_permutation(std::int64_t n, Generator& gen) {
+  std::vector<std::int64_t> order(static_cast<std::size_t>(std::max<std::int64_t>(n, 0)));
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::int64_t>(i);
+  for (std::size_t i = order.size(); i > 1; --i) {
+    std::swap(order[i - 1], order[static_cast<std::size_t>(gen.uniform_int(i))]);
+  }
+  return order;
+}
 
 class InMemoryDataset {
  public:
@@ -43,10 +57,46 @@ class InMemoryDataset {
   const float* image_data(std::int64_t i) const { return images_.data() + i * image_numel(); }
   std::int32_t label(std::int64_t i) const { return labels_.data()[i]; }
 
+  // Samples [begin, end), sharing this dataset's storage.
+  InMemoryDataset slice(std::int64_t begin, std::int64_t end) const {
+    FROST_CHECK(0 <= begin && begin <= end && end <= size(), "InMemoryDataset::slice", "range [",
+                begin, ", ", end, ") is outside [0, ", size(), ")");
+    return InMemoryDataset(images_.narrow(0, begin, end - begin),
+                           labels_.narrow(0, begin, end - begin));
+  }
+
+  // The given samples, in the given order (a copy).
+  InMemoryDataset select(const std::vector<std::int64_t>& indices) const {
+    const auto n = static_cast<std::int64_t>(indices.size());
+    auto images = Tensor<float>::empty({n, channels(), height(), width()});
+    auto labels = Tensor<std::int32_t>::empty({n});
+    for (std::int64_t k = 0; k < n; ++k) {
+      const std::int64_t i = indices[static_cast<std::size_t>(k)];
+      FROST_CHECK(0 <= i && i < size(), "InMemoryDataset::select", "index ", i,
+                  " out of range for ", size(), " samples");
+      std::copy_n(image_data(i), image_numel(), images.data() + k * image_numel());
+      labels.data()[k] = label(i);
+    }
+    return InMemoryDataset(std::move(images), std::move(labels));
+  }
+
  private:
   Tensor<float> images_;
   Tensor<std::int32_t> labels_;
 };
+
+// A seeded random partition into `first_size` samples and the rest, e.g. a training split and
+// a held-out split for architecture search.
+inline std::pair<InMemoryDataset, InMemoryDataset> random_split(const InMemoryDataset& dataset,
+                                                                std::int64_t first_size,
+                                                                std::uint64_t seed) {
+  FROST_CHECK(0 <= first_size && first_size <= dataset.size(), "random_split", "first_size ",
+              first_size, " is outside [0, ", dataset.size(), "]");
+  Generator gen(seed);
+  const std::vector<std::int64_t> order = random_permutation(dataset.size(), gen);
+  const auto cut = order.begin() + first_size;
+  return {dataset.select({order.begin(), cut}), dataset.select({cut, order.end()})};
+}
 
 // Grey u8 IDX images become [N, 1, H, W] floats in [0, 1] (pixel / 255).
 inline InMemoryDataset to_dataset(const IdxDataset& idx) {

@@ -97,14 +97,12 @@ class DataLoader {
 
   // Sample indices of an epoch, in the order they are batched.
   std::vector<std::int64_t> epoch_order(std::uint64_t epoch) const {
-    std::vector<std::int64_t> order(static_cast<std::size_t>(dataset_.size()));
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::int64_t>(i);
     if (options_.shuffle) {
       Generator gen(detail::mix_seed(options_.seed, epoch, detail::kShuffleStream));
-      for (std::size_t i = order.size(); i > 1; --i) {  // Fisher-Yates
-        std::swap(order[i - 1], order[static_cast<std::size_t>(gen.uniform_int(i))]);
-      }
+      return random_permutation(dataset_.size(), gen);
     }
+    std::vector<std::int64_t> order(static_cast<std::size_t>(dataset_.size()));
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::int64_t>(i);
     return order;
   }
 
