@@ -113,8 +113,8 @@ FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE __m512i padded_pixel(const std::uint
 //             as q[j] = (q[j + 1] << 8) | x[j].
 //   stride 2: only the even ones are ever read, stored compactly: e[i] = q[2i], built as
 //             e[i] = x[2i] | x[2i + 1] << 8 | e[i + 1] << 16.
-// Either recurrence is a chain of dependent operations (2 cycles a step), so the row is cut
-// into kChains segments whose chains run interleaved, each seeded from the pixels after it.
+// Either recurrence is a chain of dependent operations (2 cycles a step), so the row may be cut
+// into segments whose chains run interleaved, each seeded from the pixels after it.
 template <int SW>
 constexpr std::int64_t quad_count(std::int64_t padded_width) {
   return SW == 1 ? padded_width : (padded_width + 1) / 2;
@@ -168,12 +168,10 @@ FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE __m512i inner_quad_step(__m512i next
   }
 }
 
-constexpr int kChains = 4;
-
-// Steps i in [i_begin, i_end) of the first kActive chains; chain k's item at step i is
+// Steps i in [i_begin, i_end) of the first kActive of kChains chains; chain k's item at step i is
 // end[k] - 1 - i. kChecked: some item may touch the padding. Geometry values are copied to
 // locals: the quad stores could alias `g` as far as the compiler knows.
-template <int SW, bool kFull, bool kChecked, int kActive>
+template <int SW, bool kFull, bool kChecked, int kChains, int kActive>
 FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE void run_chains(__m512i (&chain)[kChains], const std::int64_t (&end)[kChains],
                                                            std::int64_t i_begin, std::int64_t i_end,
                                                            const std::uint8_t* row, const DwconvGeometry& g,
@@ -208,7 +206,7 @@ FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE void run_chains(__m512i (&chain)[kCh
 
 // Steps [i_begin, i_end) of the first kActive chains, unchecked where every item is inside the
 // row: items [inner_begin, inner_end).
-template <int SW, bool kFull, int kActive>
+template <int SW, bool kFull, int kChains, int kActive>
 FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE void run_chains_split(__m512i (&chain)[kChains],
                                                                  const std::int64_t (&end)[kChains],
                                                                  std::int64_t i_begin, std::int64_t i_end,
@@ -219,17 +217,17 @@ FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE void run_chains_split(__m512i (&chai
   std::int64_t fast_begin = std::max(i_begin, end[kActive - 1] - inner_end);
   std::int64_t fast_end = std::min(i_end, end[0] - inner_begin);
   if (fast_begin >= fast_end) fast_begin = fast_end = i_end;
-  run_chains<SW, kFull, true, kActive>(chain, end, i_begin, fast_begin, row, g, zp, mask, q);
-  run_chains<SW, kFull, false, kActive>(chain, end, fast_begin, fast_end, row, g, zp, mask, q);
-  run_chains<SW, kFull, true, kActive>(chain, end, fast_end, i_end, row, g, zp, mask, q);
+  run_chains<SW, kFull, true, kChains, kActive>(chain, end, i_begin, fast_begin, row, g, zp, mask, q);
+  run_chains<SW, kFull, false, kChains, kActive>(chain, end, fast_begin, fast_end, row, g, zp, mask, q);
+  run_chains<SW, kFull, true, kChains, kActive>(chain, end, fast_end, i_end, row, g, zp, mask, q);
 }
 
-template <int SW, bool kFull>
-FROST_TARGET_AVX512VNNI inline void build_quad_row(const std::uint8_t* row, const DwconvGeometry& g,
-                                                   std::int32_t zero_point, __mmask16 mask, __m512i* q) {
-  const __m512i zp = _mm512_set1_epi32(zero_point);
-  const std::int64_t count = quad_count<SW>(g.padded_width());
-  if (count < 4 * kChains) {
+template <int SW, bool kFull, int kChains>
+FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE void build_quad_row(const std::uint8_t* row, const DwconvGeometry& g,
+                                                               __m512i zp, __mmask16 mask, std::int64_t count,
+                                                               std::int64_t inner_begin, std::int64_t inner_end,
+                                                               __m512i* q) {
+  if (count < 8 * kChains) {
     __m512i chain = quad_seed<SW, kFull>(row, count, g, zp, mask);
     for (std::int64_t i = count - 1; i >= 0; --i) {
       chain = quad_step<SW, kFull>(chain, row, i, g, zp, mask);
@@ -237,10 +235,6 @@ FROST_TARGET_AVX512VNNI inline void build_quad_row(const std::uint8_t* row, cons
     }
     return;
   }
-  // Items whose pixels (columns SW * i .. SW * i + SW - 1) are all inside the row.
-  const std::int64_t pl = g.padding_left, W = g.input_width;
-  const std::int64_t inner_begin = (pl + SW - 1) / SW;
-  const std::int64_t inner_end = std::max<std::int64_t>(inner_begin, (pl + W - SW) / SW + 1);
   const std::int64_t segment = (count + kChains - 1) / kChains;
   std::int64_t end[kChains];
   __m512i chain[kChains];
@@ -248,9 +242,34 @@ FROST_TARGET_AVX512VNNI inline void build_quad_row(const std::uint8_t* row, cons
     end[k] = k + 1 < kChains ? (k + 1) * segment : count;
     chain[k] = quad_seed<SW, kFull>(row, end[k], g, zp, mask);
   }
-  const std::int64_t last = count - (kChains - 1) * segment;  // >= 1 as count >= 16
-  run_chains_split<SW, kFull, kChains>(chain, end, 0, last, inner_begin, inner_end, row, g, zp, mask, q);
-  run_chains_split<SW, kFull, kChains - 1>(chain, end, last, segment, inner_begin, inner_end, row, g, zp, mask, q);
+  const std::int64_t last = count - (kChains - 1) * segment;  // >= 1 as count >= 8 * kChains
+  run_chains_split<SW, kFull, kChains, kChains>(chain, end, 0, last, inner_begin, inner_end, row, g, zp, mask, q);
+  if constexpr (kChains > 1)
+    run_chains_split<SW, kFull, kChains, kChains - 1>(chain, end, last, segment, inner_begin, inner_end, row, g, zp,
+                                                      mask, q);
+}
+
+// Quad rows of input row `in_row` for every channel tile: tile t's at q + t * tile_stride.
+// A step costs 3 operations at stride 1 (2 chains keep both vector ports busy past the 2-cycle
+// latency) and 5 at stride 2 (one chain suffices).
+template <int SW>
+FROST_TARGET_AVX512VNNI inline void build_quad_rows(const std::uint8_t* in_row, const DwconvGeometry& g,
+                                                    std::int32_t zero_point, __m512i* q, std::int64_t tile_stride) {
+  constexpr int kChains = SW == 1 ? 2 : 1;
+  const __m512i zp = _mm512_set1_epi32(zero_point);
+  const std::int64_t count = quad_count<SW>(g.padded_width());
+  // Items whose pixels (columns SW * i .. SW * i + SW - 1) are all inside the row.
+  const std::int64_t pl = g.padding_left, W = g.input_width;
+  const std::int64_t inner_begin = (pl + SW - 1) / SW;
+  const std::int64_t inner_end = std::max<std::int64_t>(inner_begin, (pl + W - SW) / SW + 1);
+  const std::int64_t full_tiles = g.channels / kTile;
+  for (std::int64_t t = 0; t < full_tiles; ++t)
+    build_quad_row<SW, true, kChains>(in_row + t * kTile, g, zp, 0xFFFF, count, inner_begin, inner_end,
+                                      q + t * tile_stride);
+  if (g.channels % kTile != 0)
+    build_quad_row<SW, false, kChains>(in_row + full_tiles * kTile, g, zp,
+                                       static_cast<__mmask16>((1u << (g.channels % kTile)) - 1u), count,
+                                       inner_begin, inner_end, q + full_tiles * tile_stride);
 }
 
 // kBlock output pixels of one row and one channel tile, accumulators in registers.
@@ -297,8 +316,6 @@ FROST_TARGET_AVX512VNNI inline void dwconv_quads_avx512vnni(const DwconvGeometry
   constexpr int kBlock = KH * G <= 6 ? 8 : 4;
   const std::int64_t oh = g.output_height(), ow = g.output_width(), C = g.channels;
   const std::int64_t tiles = (C + kTile - 1) / kTile;
-  const std::int64_t full_tiles = C / kTile;
-  const auto tail_mask = static_cast<__mmask16>((1u << (C % kTile)) - 1u);
   const std::int32_t zp = w.input_zero_point;
 
   // Scratch: KH quad rows per tile and one padding row.
@@ -325,12 +342,8 @@ FROST_TARGET_AVX512VNNI inline void dwconv_quads_avx512vnni(const DwconvGeometry
       slots[r] = s;
       if (slot_rows[s] == key) continue;
       slot_rows[s] = key;
-      const std::uint8_t* in_row = image + iy * g.input_width * C;
-      for (std::int64_t t = 0; t < full_tiles; ++t)
-        build_quad_row<SW, true>(in_row + t * kTile, g, zp, 0xFFFF, quad_rows + (t * KH + s) * quad_row_vectors);
-      if (full_tiles < tiles)
-        build_quad_row<SW, false>(in_row + full_tiles * kTile, g, zp, tail_mask,
-                                  quad_rows + (full_tiles * KH + s) * quad_row_vectors);
+      build_quad_rows<SW>(image + iy * g.input_width * C, g, zp, quad_rows + s * quad_row_vectors,
+                          KH * quad_row_vectors);
     }
 
     for (std::int64_t tile = 0; tile < tiles; ++tile) {
