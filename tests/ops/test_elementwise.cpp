@@ -155,6 +155,18 @@ TEST_CASE("gradcheck: unary math ops and activations", "[ops][elementwise][activ
   REQUIRE(frost::gradcheck([](const Inputs& in) { return frost::pow(in[0], -1.0); }, {pos}));
 }
 
+TEST_CASE("integer arithmetic wraps instead of overflowing; division by zero throws", "[ops][elementwise]") {
+  const std::int32_t big = 2147483647, small = -2147483647 - 1;
+  auto a = Tensor<std::int32_t>::from_vector({big, small}, {2});
+  REQUIRE(values(a + 1) == std::vector<std::int32_t>{small, small + 1});
+  REQUIRE(values(-a) == std::vector<std::int32_t>{-big, small});
+  REQUIRE(values(a / -1) == std::vector<std::int32_t>{-big, small});
+  REQUIRE(values(Tensor<std::uint8_t>::full({1}, 200) * std::uint8_t(2)) == std::vector<std::uint8_t>{144});
+  REQUIRE_THROWS_WITH(a / Tensor<std::int32_t>::from_vector({1, 0}, {2}), Contains("div") && Contains("zero"));
+  REQUIRE_THROWS_WITH(a / 0, Contains("div") && Contains("zero"));
+  REQUIRE_THROWS_WITH(5 / Tensor<std::int8_t>::zeros({3}), Contains("div") && Contains("[3]"));
+}
+
 TEST_CASE("element-wise errors name the op and both shapes", "[ops][elementwise][errors]") {
   auto a = Tensor<float>::zeros({2, 3});
   auto b = Tensor<float>::zeros({4});

@@ -80,12 +80,9 @@ inline bool should_record(const Tensor<T>& first, const Rest&... rest) {
   }
 }
 
-// Attaches a new node to `output` (which must be freshly computed, with no grad_fn of its own).
-// `backward` returns one gradient per entry of `inputs`.
-template <class T, class Fn>
-inline void record(std::string_view name, Tensor<T>& output,
-                   std::initializer_list<std::reference_wrapper<const Tensor<T>>> inputs,
-                   Fn&& backward) {
+namespace detail {
+template <class T, class Inputs, class Fn>
+inline void attach_node(std::string_view name, Tensor<T>& output, const Inputs& inputs, Fn&& backward) {
   if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
     std::vector<typename Node<T>::Edge> edges;
     edges.reserve(inputs.size());
@@ -97,21 +94,22 @@ inline void record(std::string_view name, Tensor<T>& output,
     (void)name, (void)output, (void)inputs, (void)backward;
   }
 }
+}  // namespace detail
+
+// Makes `output` (freshly computed, with no grad_fn of its own) the result of a new node named
+// `name` (a string literal) over `inputs`; `backward` returns one gradient per input.
+template <class T, class Fn>
+inline void record(std::string_view name, Tensor<T>& output,
+                   std::initializer_list<std::reference_wrapper<const Tensor<T>>> inputs,
+                   Fn&& backward) {
+  detail::attach_node(name, output, inputs, std::forward<Fn>(backward));
+}
 
 // Same, for a run-time list of inputs (cat, custom functions).
 template <class T, class Fn>
 inline void record(std::string_view name, Tensor<T>& output, const std::vector<Tensor<T>>& inputs,
                    Fn&& backward) {
-  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
-    std::vector<typename Node<T>::Edge> edges;
-    edges.reserve(inputs.size());
-    for (const Tensor<T>& input : inputs)
-      edges.push_back(input.requires_grad() ? input.autograd_meta() : nullptr);
-    output.set_grad_fn(std::make_shared<Node<T>>(
-        name, std::move(edges), typename Node<T>::BackwardFn(std::forward<Fn>(backward))));
-  } else {
-    (void)name, (void)output, (void)inputs, (void)backward;
-  }
+  detail::attach_node(name, output, inputs, std::forward<Fn>(backward));
 }
 
 }  // namespace autograd

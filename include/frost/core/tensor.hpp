@@ -403,15 +403,16 @@ class Tensor {
     detail::elementwise_into("copy_", *this, [](U x) { return static_cast<T>(x); }, src);
     return *this;
   }
+  // Integer in-place arithmetic is computed in int64 and wraps (no signed-overflow UB).
   Tensor& add_(const Tensor& other, T alpha = T(1)) {
     check_inplace("add_");
-    detail::elementwise_into("add_", *this, [alpha](T x, T y) { return static_cast<T>(x + alpha * y); },
+    detail::elementwise_into("add_", *this, [alpha](T x, T y) { return static_cast<T>(wide(x) + wide(alpha) * y); },
                              *this, other);
     return *this;
   }
   Tensor& mul_(T value) {
     check_inplace("mul_");
-    detail::elementwise_into("mul_", *this, [value](T x) { return static_cast<T>(x * value); }, *this);
+    detail::elementwise_into("mul_", *this, [value](T x) { return static_cast<T>(wide(x) * value); }, *this);
     return *this;
   }
 
@@ -474,6 +475,11 @@ class Tensor {
   }
 
  private:
+  // Integer arithmetic in int64 (wrapping back to T), floats in their own type.
+  static auto wide(T x) {
+    return static_cast<std::conditional_t<std::is_integral_v<T>, std::int64_t, T>>(x);
+  }
+
   Tensor make_view(Shape shape, Shape strides, std::int64_t offset) const {
     Tensor t;
     t.storage_ = storage_;

@@ -5,7 +5,9 @@
 // broadcasting op sums the gradient back to each input's shape (detail::sum_to), which returns
 // the gradient itself, without a copy, when no broadcasting happened.
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <type_traits>
 #include <vector>
 
@@ -16,11 +18,32 @@ namespace frost {
 template <class T>
 using Grads = std::vector<Tensor<T>>;
 
+// Integer arithmetic runs in int64 and wraps on the way back to T (int32 overflow would be
+// undefined behaviour in T itself); floats are computed in their own type.
+template <class T>
+using wide_t = std::conditional_t<std::is_integral_v<T>, std::int64_t, T>;
+template <class T>
+inline constexpr wide_t<T> wide(T x) { return static_cast<wide_t<T>>(x); }
+
+namespace detail {
+// Integer division by zero is undefined behaviour in C++: refuse it up front.
+template <class T>
+inline void check_integer_divisor(const Tensor<T>& divisor, const char* op) {
+  if constexpr (std::is_integral_v<T>) {
+    const Tensor<T> d = divisor.contiguous();
+    FROST_CHECK(std::find(d.data(), d.data() + d.numel(), T(0)) == d.data() + d.numel(), op,
+                "integer division by zero (divisor of shape ", shape_str(divisor.shape()), ")");
+  } else {
+    (void)divisor, (void)op;
+  }
+}
+}  // namespace detail
+
 // ---- binary, tensor (x) tensor ---------------------------------------------------------------
 
 template <class T>
 inline Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
-  Tensor<T> out = detail::elementwise<T>("add", [](T x, T y) { return x + y; }, a, b);
+  Tensor<T> out = detail::elementwise<T>("add", [](T x, T y) { return static_cast<T>(wide<T>(x) + y); }, a, b);
   if (autograd::should_record(a, b))
     autograd::record("add", out, {a, b},
                      [sa = a.shape(), sb = b.shape(), ra = a.requires_grad(), rb = b.requires_grad()](
@@ -33,7 +56,7 @@ inline Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
 
 template <class T>
 inline Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
-  Tensor<T> out = detail::elementwise<T>("sub", [](T x, T y) { return x - y; }, a, b);
+  Tensor<T> out = detail::elementwise<T>("sub", [](T x, T y) { return static_cast<T>(wide<T>(x) - y); }, a, b);
   if (autograd::should_record(a, b))
     autograd::record("sub", out, {a, b},
                      [sa = a.shape(), sb = b.shape(), ra = a.requires_grad(), rb = b.requires_grad()](
@@ -47,7 +70,7 @@ inline Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
 
 template <class T>
 inline Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
-  Tensor<T> out = detail::elementwise<T>("mul", [](T x, T y) { return x * y; }, a, b);
+  Tensor<T> out = detail::elementwise<T>("mul", [](T x, T y) { return static_cast<T>(wide<T>(x) * y); }, a, b);
   if (autograd::should_record(a, b)) {
     const bool ra = a.requires_grad(), rb = b.requires_grad();
     // Each input's gradient needs only the other input.
@@ -66,7 +89,8 @@ inline Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
 
 template <class T>
 inline Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
-  Tensor<T> out = detail::elementwise<T>("div", [](T x, T y) { return x / y; }, a, b);
+  detail::check_integer_divisor(b, "div");
+  Tensor<T> out = detail::elementwise<T>("div", [](T x, T y) { return static_cast<T>(wide<T>(x) / y); }, a, b);
   if (autograd::should_record(a, b))
     autograd::record("div", out, {a, b},
                      [sa = a.shape(), sb = b.shape(), ra = a.requires_grad(), rb = b.requires_grad(),
@@ -86,7 +110,7 @@ inline Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
 
 template <class T>
 inline Tensor<T> add(const Tensor<T>& a, std::type_identity_t<T> s) {
-  Tensor<T> out = detail::elementwise<T>("add", [s](T x) { return x + s; }, a);
+  Tensor<T> out = detail::elementwise<T>("add", [s](T x) { return static_cast<T>(wide<T>(x) + s); }, a);
   if (autograd::should_record(a))
     autograd::record("add_scalar", out, {a}, [](const Tensor<T>& g) { return Grads<T>{g}; });
   return out;
@@ -98,7 +122,7 @@ inline Tensor<T> sub(const Tensor<T>& a, std::type_identity_t<T> s) {
 // s - a
 template <class T>
 inline Tensor<T> rsub(const Tensor<T>& a, std::type_identity_t<T> s) {
-  Tensor<T> out = detail::elementwise<T>("sub", [s](T x) { return s - x; }, a);
+  Tensor<T> out = detail::elementwise<T>("sub", [s](T x) { return static_cast<T>(wide<T>(s) - x); }, a);
   if (autograd::should_record(a))
     autograd::record("rsub_scalar", out, {a}, [](const Tensor<T>& g) {
       return Grads<T>{detail::elementwise<T>("rsub_backward", [](T x) { return -x; }, g)};
@@ -107,7 +131,7 @@ inline Tensor<T> rsub(const Tensor<T>& a, std::type_identity_t<T> s) {
 }
 template <class T>
 inline Tensor<T> mul(const Tensor<T>& a, std::type_identity_t<T> s) {
-  Tensor<T> out = detail::elementwise<T>("mul", [s](T x) { return x * s; }, a);
+  Tensor<T> out = detail::elementwise<T>("mul", [s](T x) { return static_cast<T>(wide<T>(x) * s); }, a);
   if (autograd::should_record(a))
     autograd::record("mul_scalar", out, {a}, [s](const Tensor<T>& g) {
       return Grads<T>{detail::elementwise<T>("mul_backward", [s](T x) { return x * s; }, g)};
@@ -116,7 +140,8 @@ inline Tensor<T> mul(const Tensor<T>& a, std::type_identity_t<T> s) {
 }
 template <class T>
 inline Tensor<T> div(const Tensor<T>& a, std::type_identity_t<T> s) {
-  Tensor<T> out = detail::elementwise<T>("div", [s](T x) { return x / s; }, a);
+  if constexpr (std::is_integral_v<T>) FROST_CHECK(s != T(0), "div", "integer division by zero (tensor of shape ", shape_str(a.shape()), " divided by 0)");
+  Tensor<T> out = detail::elementwise<T>("div", [s](T x) { return static_cast<T>(wide<T>(x) / s); }, a);
   if (autograd::should_record(a))
     autograd::record("div_scalar", out, {a}, [s](const Tensor<T>& g) {
       return Grads<T>{detail::elementwise<T>("div_backward", [s](T x) { return x / s; }, g)};
@@ -126,7 +151,8 @@ inline Tensor<T> div(const Tensor<T>& a, std::type_identity_t<T> s) {
 // s / a
 template <class T>
 inline Tensor<T> rdiv(const Tensor<T>& a, std::type_identity_t<T> s) {
-  Tensor<T> out = detail::elementwise<T>("div", [s](T x) { return s / x; }, a);
+  detail::check_integer_divisor(a, "div");
+  Tensor<T> out = detail::elementwise<T>("div", [s](T x) { return static_cast<T>(wide<T>(s) / x); }, a);
   if (autograd::should_record(a))
     autograd::record("rdiv_scalar", out, {a}, [s, a_saved = a.detach()](const Tensor<T>& g) {
       return Grads<T>{detail::elementwise<T>("rdiv_backward", [s](T x, T p) { return -x * s / (p * p); }, g, a_saved)};
@@ -163,7 +189,7 @@ inline Tensor<T> operator/(std::type_identity_t<T> s, const Tensor<T>& a) { retu
 
 template <class T>
 inline Tensor<T> neg(const Tensor<T>& a) {
-  Tensor<T> out = detail::elementwise<T>("neg", [](T x) { return static_cast<T>(-x); }, a);
+  Tensor<T> out = detail::elementwise<T>("neg", [](T x) { return static_cast<T>(-wide<T>(x)); }, a);
   if (autograd::should_record(a))
     autograd::record("neg", out, {a}, [](const Tensor<T>& g) {
       return Grads<T>{detail::elementwise<T>("neg_backward", [](T x) { return -x; }, g)};
@@ -218,7 +244,7 @@ inline Tensor<T> pow(const Tensor<T>& a, std::type_identity_t<T> exponent) {
 // Gradient sign(x): 0 at x = 0, as in PyTorch.
 template <class T>
 inline Tensor<T> abs(const Tensor<T>& a) {
-  Tensor<T> out = detail::elementwise<T>("abs", [](T x) { return x < T(0) ? static_cast<T>(-x) : x; }, a);
+  Tensor<T> out = detail::elementwise<T>("abs", [](T x) { return x < T(0) ? static_cast<T>(-wide<T>(x)) : x; }, a);
   if (autograd::should_record(a))
     autograd::record("abs", out, {a}, [x_saved = a.detach()](const Tensor<T>& g) {
       return Grads<T>{detail::elementwise<T>("abs_backward",
