@@ -185,6 +185,25 @@ TEST_CASE("fp32 conv2d: depthwise direct kernels", "[kernels][fp32][conv2d][dept
   check_conv2d<float>(g, true, 501);
 }
 
+TEST_CASE("fp32 conv2d: depthwise rows wide enough to be paired", "[kernels][fp32][conv2d][depthwise]") {
+  const int threads = GENERATE(1, 2);
+  ThreadCount tc(threads);
+  // Odd and even output heights (a last unpaired row), 3x3 and 5x5, no padding and same padding.
+  check_conv2d<float>(geometry(2, 3, 7, 40, 3, 3, 1, 1, 1, 3), true, 800);
+  check_conv2d<float>(geometry(1, 2, 8, 37, 2, 3, 1, 0, 1, 2), false, 801);
+  check_conv2d<float>(geometry(1, 2, 9, 36, 2, 5, 1, 2, 1, 2), true, 802);
+  check_conv2d<float>(geometry(2, 2, 6, 33, 2, 5, 1, 0, 1, 2), true, 803);
+  // Forward pairs rows under a horizontal stride and dilation as well (column phases).
+  Conv2dGeometry g = geometry(1, 2, 7, 70, 2, 3, 1, 1, 1, 2);
+  g.stride_width = 2;
+  check_conv2d<float>(g, true, 804);
+  g = geometry(1, 2, 6, 40, 2, 5, 1, 2, 1, 2);
+  g.dilation_width = 2;
+  g.padding_width = 4;
+  check_conv2d<float>(g, true, 805);
+  check_conv2d<double>(geometry(1, 2, 5, 34, 2, 5, 1, 2, 1, 2), true, 806);
+}
+
 TEST_CASE("fp32 conv2d: depthwise with a channel multiplier takes the grouped GEMM path", "[kernels][fp32][conv2d]") {
   check_conv2d<float>(geometry(2, 3, 6, 6, 6, 3, 1, 1, 1, 3), true, 600);
 }

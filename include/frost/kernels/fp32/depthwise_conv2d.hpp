@@ -16,9 +16,9 @@
 //
 // (columns ox >= OW of the grid are computed and dropped). So every stride and dilation becomes
 // one long unit-stride loop per plane, with no bounds checks and no short-row remainders;
-// 3x3 and 5x5 unroll their taps and keep the output vector in registers. Backward-input is the
-// same loop read the other way (a gather over a zero-margined gradient), backward-weight a dot
-// product per tap.
+// 3x3 and 5x5 unroll their taps and keep the output vector in registers (on wide planes with
+// unit vertical stride, two output rows at once). Backward-input is the same loop read the other
+// way (a gather over a zero-margined gradient), backward-weight a dot product per tap.
 
 #include <algorithm>
 #include <array>
@@ -143,6 +143,48 @@ inline void accumulate_any_taps(const T* const* sources, const T* weights, int t
   }
 }
 
+// Measured on 7x7 .. 56x56 planes: below this grid width the per-row vector remainders of
+// accumulate_rows_kxk cost more than the loads it saves.
+inline constexpr std::int64_t kMinPairedRowWidth = 32;
+
+// The same sum for a full K x K kernel whose tap rows are `row_stride` apart (stride_h and
+// dilation_h 1): out[r * Q + f] = init + sum_{ky, kx} w[ky * K + kx] * column_bases[kx][(r + ky) * Q + f]
+// for r < rows, f < Q = row_stride. Two output rows at a time share K - 1 of their K + 1 input
+// rows, which cuts the loads per multiply-add from 1 to (K + 1) / 2K.
+template <int K, class T>
+inline void accumulate_rows_kxk(const T* const* column_bases, std::int64_t row_stride, const T* weights, T init,
+                                std::int64_t rows, T* __restrict out) {
+  const std::int64_t Q = row_stride;
+  std::array<T, K * K> w;
+  for (int t = 0; t < K * K; ++t) w[t] = weights[t];
+  std::int64_t r = 0;
+  for (; r + 2 <= rows; r += 2) {
+    std::array<const T*, K> in;
+    for (int kx = 0; kx < K; ++kx) in[kx] = column_bases[kx] + r * Q;
+    T* out0 = out + r * Q;
+    T* out1 = out0 + Q;
+    for (std::int64_t f = 0; f < Q; ++f) {
+      T acc0 = init, acc1 = init;
+#pragma GCC unroll 8
+      for (int row = 0; row <= K; ++row)
+#pragma GCC unroll 8
+        for (int kx = 0; kx < K; ++kx) {
+          const T v = in[kx][row * Q + f];
+          if (row < K) acc0 += w[row * K + kx] * v;
+          if (row > 0) acc1 += w[(row - 1) * K + kx] * v;
+        }
+      out0[f] = acc0;
+      out1[f] = acc1;
+    }
+  }
+  if (r < rows) {
+    std::array<const T*, K * K> src;
+    for (int ky = 0; ky < K; ++ky)
+      for (int kx = 0; kx < K; ++kx) src[ky * K + kx] = column_bases[kx] + (r + ky) * Q;
+    accumulate_taps<K * K>(src.data(), w.data(), K * K, init, Q, out + r * Q);
+  }
+}
+
 // sum_f a[f] * b[f] with 16 independent partial sums (vectorisable without reassociating a
 // single running sum; the order is fixed, so results are reproducible).
 template <class T>
@@ -189,10 +231,17 @@ inline void depthwise_conv2d_forward(const Conv2dGeometry& g, const T* input, co
   const std::int64_t C = g.in_channels, OH = g.output_height(), OW = g.output_width();
   const int taps = static_cast<int>(g.kernel_area());
   const detail::PhasedPlane phased(g);
-  const bool grid_is_output = phased.columns == OW;
+  const std::int64_t Q = phased.columns;
+  const bool grid_is_output = Q == OW;
+  // 3x3 and 5x5 with unit vertical stride and dilation pair output rows (accumulate_rows_kxk)
+  // when rows are wide enough for the vector loop; narrow planes do better as one flat run.
+  const int square = g.kernel_height == g.kernel_width ? g.kernel_height : 0;
+  const bool row_pairs = g.stride_height == 1 && g.dilation_height == 1 && (square == 3 || square == 5) &&
+                         Q >= detail::kMinPairedRowWidth;
   parallel_for(0, g.batch * C, detail::plane_grain(g), [&](std::int64_t lo, std::int64_t hi) {
-    std::vector<T> buffer(static_cast<std::size_t>(phased.size()));
-    std::vector<T> grid(grid_is_output ? 0 : static_cast<std::size_t>(phased.run()));
+    // Row pairs compute whole Q-wide grid rows, reading up to Q entries past the last sub-plane.
+    std::vector<T> buffer(static_cast<std::size_t>(phased.size() + Q));
+    std::vector<T> grid(grid_is_output ? 0 : static_cast<std::size_t>(OH * Q));
     std::vector<const T*> sources(static_cast<std::size_t>(taps));
     for (std::int64_t plane = lo; plane < hi; ++plane) {
       detail::load_phased(g, phased, input + plane * g.input_plane(), buffer.data());
@@ -200,11 +249,18 @@ inline void depthwise_conv2d_forward(const Conv2dGeometry& g, const T* input, co
         for (int kx = 0; kx < g.kernel_width; ++kx, ++t)
           sources[static_cast<std::size_t>(t)] = buffer.data() + phased.tap_base(g, ky, kx);
       const std::int64_t c = plane % C;
+      const T* w = weight + c * taps;
+      const T b = bias != nullptr ? bias[c] : T(0);
       T* out = output + plane * OH * OW;
-      detail::accumulate_any_taps(sources.data(), weight + c * taps, taps, bias != nullptr ? bias[c] : T(0),
-                                  phased.run(), grid_is_output ? out : grid.data());
+      T* target = grid_is_output ? out : grid.data();
+      if (row_pairs && square == 3)
+        detail::accumulate_rows_kxk<3>(sources.data(), Q, w, b, OH, target);  // sources[kx]: row 0 of column kx
+      else if (row_pairs && square == 5)
+        detail::accumulate_rows_kxk<5>(sources.data(), Q, w, b, OH, target);
+      else
+        detail::accumulate_any_taps(sources.data(), w, taps, b, phased.run(), target);
       if (!grid_is_output)
-        for (std::int64_t oy = 0; oy < OH; ++oy) std::copy_n(grid.data() + oy * phased.columns, OW, out + oy * OW);
+        for (std::int64_t oy = 0; oy < OH; ++oy) std::copy_n(grid.data() + oy * Q, OW, out + oy * OW);
     }
   });
 }
@@ -229,6 +285,10 @@ inline void depthwise_conv2d_backward_input(const Conv2dGeometry& g, const T* gr
     for (int kx = 0; kx < g.kernel_width; ++kx)
       taps_of[static_cast<std::size_t>(phased.tap_sub_plane(g, ky, kx) / phased.sub_plane())].push_back(
           ky * g.kernel_width + kx);
+  const std::int64_t Q = phased.columns;
+  const bool row_pairs = g.stride_height == 1 && g.stride_width == 1 && g.dilation_height == 1 &&
+                         g.kernel_height == g.kernel_width && (g.kernel_height == 3 || g.kernel_height == 5) &&
+                         Q >= detail::kMinPairedRowWidth;
   parallel_for(0, g.batch * C, detail::plane_grain(g), [&](std::int64_t lo, std::int64_t hi) {
     std::vector<T> buffer(static_cast<std::size_t>(phased.size()));
     // [margin zeros][grid: OH rows of Q][zeros up to a full sub-plane]
@@ -238,6 +298,22 @@ inline void depthwise_conv2d_backward_input(const Conv2dGeometry& g, const T* gr
     for (std::int64_t plane = lo; plane < hi; ++plane) {
       detail::spread_to_grid(phased, grad_output + plane * OH * OW, grid.data() + margin);
       const T* w = weight + (plane % C) * taps;
+      if (row_pairs) {
+        // One sub-plane; tap (ky, kx) reads grid[margin - ky * Q - shift_x(kx) + j]. Counting
+        // kernel rows from the bottom (ky' = K - 1 - ky) makes that the forward's form.
+        const int K = g.kernel_height;
+        for (int kx = 0; kx < K; ++kx)
+          sources[static_cast<std::size_t>(kx)] = grid.data() + margin - (K - 1) * Q - phased.tap_shift(g, 0, kx);
+        for (int ky = 0; ky < K; ++ky)
+          for (int kx = 0; kx < K; ++kx)
+            weights[static_cast<std::size_t>(ky * K + kx)] = w[(K - 1 - ky) * K + kx];
+        if (K == 3)
+          detail::accumulate_rows_kxk<3>(sources.data(), Q, weights.data(), T(0), phased.rows, buffer.data());
+        else
+          detail::accumulate_rows_kxk<5>(sources.data(), Q, weights.data(), T(0), phased.rows, buffer.data());
+        detail::store_phased(g, phased, buffer.data(), grad_input + plane * g.input_plane());
+        continue;
+      }
       for (std::int64_t s = 0; s < sub_planes; ++s) {
         const auto& list = taps_of[static_cast<std::size_t>(s)];
         for (std::size_t i = 0; i < list.size(); ++i) {
