@@ -6,10 +6,16 @@
 // 4 horizontally adjacent taps of one channel, so each input row of a channel tile is first
 // rewritten once as "quads": q[j] lane c = bytes x[j], x[j+1], x[j+2], x[j+3] of channel c in the
 // zero-point-padded row. A 3-wide filter row is then one vpdpbusd per output pixel
-// (weights w0 w1 w2 0), a 5-wide one two. Quad rows live in a ring of kernel_height slots, so
-// each input row is converted once per channel tile however many output rows read it.
+// (weights w0 w1 w2 0), a 5-wide one two; at stride 2 only the even quads are built.
+//
+// Work goes output row by output row, all channel tiles together, so the NHWC input is streamed
+// once and each input row is turned into quads (for every tile, while the row sits in L1) when
+// an output row first needs it. Quad rows live in a ring of kernel_height slots per tile. Per
+// output vector that is about 3 operations of quad building per input pixel read, kh * ceil(kw/4)
+// vpdpbusd and 6 for requantization (4 pixels share the packing).
+//
 // The general path (any kernel, stride, dilation) multiplies one tap at a time with vpdpwssd on
-// zero-extended inputs; both requantize exactly as kernels/requantize.hpp.
+// zero-extended inputs. All paths requantize exactly as kernels/requantize.hpp.
 
 #include "frost/config.hpp"
 
