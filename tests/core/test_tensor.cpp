@@ -143,6 +143,9 @@ TEST_CASE("printing shows values, shape and dtype, and truncates big tensors", "
   std::ostringstream os;
   os << Tensor<float>::arange(4.f).reshape({2, 2});
   REQUIRE(os.str() == "tensor([[0.0000, 1.0000],\n        [2.0000, 3.0000]], shape=[2, 2], dtype=float32)");
+  std::ostringstream sci;
+  sci << Tensor<double>::from_vector({1e-5, 2.5e9}, {2});
+  REQUIRE(sci.str() == "tensor([1.0000e-05, 2.5000e+09], shape=[2], dtype=float64)");
   std::ostringstream big;
   big << Tensor<std::int32_t>::arange(2000);
   REQUIRE(big.str() == "tensor([   0,    1,    2, ..., 1997, 1998, 1999], shape=[2000], dtype=int32)");

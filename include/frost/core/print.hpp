@@ -8,6 +8,7 @@
 // followed by the shape and dtype.
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <ostream>
 #include <string>
@@ -20,12 +21,17 @@ namespace detail {
 inline constexpr std::int64_t kPrintThreshold = 1000;
 inline constexpr std::int64_t kPrintEdgeItems = 3;
 
+// Floats print with 4 decimals, or in scientific notation when the shown values span magnitudes
+// that fixed notation would hide (>= 1e8, or nonzero below 1e-4), as PyTorch does.
 template <class T>
-inline std::string format_element(T v) {
+inline std::string format_element(T v, bool scientific) {
   char buf[64];
   if constexpr (FloatElement<T>) {
-    std::snprintf(buf, sizeof(buf), "%.4f", static_cast<double>(v));
+    if (std::isnan(v)) return "nan";  // not "-nan": the sign of a NaN means nothing
+    if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+    std::snprintf(buf, sizeof(buf), scientific ? "%.4e" : "%.4f", static_cast<double>(v));
   } else {
+    (void)scientific;
     std::snprintf(buf, sizeof(buf), "%lld", static_cast<long long>(v));
   }
   return buf;
@@ -46,7 +52,8 @@ inline std::vector<std::int64_t> shown_indices(std::int64_t n, bool summarize) {
 
 template <class T>
 inline void print_dim(std::ostream& os, const T* p, const Shape& shape, const Shape& strides,
-                      std::size_t d, bool summarize, std::size_t width, std::size_t indent) {
+                      std::size_t d, bool summarize, bool scientific, std::size_t width,
+                      std::size_t indent) {
   os << '[';
   const auto idx = shown_indices(shape[d], summarize);
   for (std::size_t k = 0; k < idx.size(); ++k) {
@@ -63,25 +70,26 @@ inline void print_dim(std::ostream& os, const T* p, const Shape& shape, const Sh
     }
     const T* q = p + idx[k] * strides[d];
     if (d + 1 == shape.size()) {
-      const std::string s = format_element(*q);
+      const std::string s = format_element(*q, scientific);
       os << std::string(width - std::min(width, s.size()), ' ') << s;
     } else {
-      print_dim(os, q, shape, strides, d + 1, summarize, width, indent);
+      print_dim(os, q, shape, strides, d + 1, summarize, scientific, width, indent);
     }
   }
   os << ']';
 }
 
-template <class T>
-inline void widest_element(const T* p, const Shape& shape, const Shape& strides, std::size_t d,
-                           bool summarize, std::size_t& width) {
+// Visits every element that will be printed.
+template <class T, class Fn>
+inline void for_each_shown(const T* p, const Shape& shape, const Shape& strides, std::size_t d,
+                           bool summarize, Fn&& fn) {
   for (std::int64_t i : shown_indices(shape[d], summarize)) {
     if (i < 0) continue;
     const T* q = p + i * strides[d];
     if (d + 1 == shape.size())
-      width = std::max(width, format_element(*q).size());
+      fn(*q);
     else
-      widest_element(q, shape, strides, d + 1, summarize, width);
+      for_each_shown(q, shape, strides, d + 1, summarize, fn);
   }
 }
 
@@ -93,14 +101,23 @@ inline std::ostream& operator<<(std::ostream& os, const Tensor<T>& t) {
   constexpr std::size_t kIndent = 7;  // strlen("tensor(")
   os << "tensor(";
   if (t.dim() == 0) {
-    os << detail::format_element(*t.data());
+    os << detail::format_element(*t.data(), false);
   } else if (t.numel() == 0) {
     os << "[]";
   } else {
     const bool summarize = t.numel() > detail::kPrintThreshold;
+    bool scientific = false;
+    if constexpr (FloatElement<T>) {
+      detail::for_each_shown(t.data(), t.shape(), t.strides(), 0, summarize, [&](T v) {
+        const double a = std::abs(static_cast<double>(v));
+        if (std::isfinite(a) && (a >= 1e8 || (a > 0 && a < 1e-4))) scientific = true;
+      });
+    }
     std::size_t width = 0;
-    detail::widest_element(t.data(), t.shape(), t.strides(), 0, summarize, width);
-    detail::print_dim(os, t.data(), t.shape(), t.strides(), 0, summarize, width, kIndent);
+    detail::for_each_shown(t.data(), t.shape(), t.strides(), 0, summarize, [&](T v) {
+      width = std::max(width, detail::format_element(v, scientific).size());
+    });
+    detail::print_dim(os, t.data(), t.shape(), t.strides(), 0, summarize, scientific, width, kIndent);
   }
   os << ", shape=" << shape_str(t.shape()) << ", dtype=" << dtype_name(t.dtype());
   if (t.requires_grad()) os << (t.is_leaf() ? ", requires_grad=true" : ", grad_fn=") ;
