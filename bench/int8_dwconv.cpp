@@ -100,11 +100,15 @@ int main(int argc, char** argv) {
   for (const Shape& s : kShapes) {
     const auto g = geometry(s);
     for (frost::kernels::Isa isa : frost::kernels::kAllIsas) {
-      if (!frost::kernels::isa_supported(isa)) continue;
       const frost::kernels::DwconvKernel& k = frost::kernels::select_dwconv_kernel(g, isa);
       if (k.isa != isa) continue;  // a fallback: benchmarked under its own ISA
-      benchmark::RegisterBenchmark((std::string(k.name) + "/" + shape_name(s)).c_str(), int8_dwconv, s, &k)
-          ->Unit(benchmark::kMicrosecond);
+      const std::string name = std::string(k.name) + "/" + shape_name(s);
+      if (frost::kernels::isa_supported(isa))
+        benchmark::RegisterBenchmark(name.c_str(), int8_dwconv, s, &k)->Unit(benchmark::kMicrosecond);
+      else
+        benchmark::RegisterBenchmark(name.c_str(), [](benchmark::State& state) {
+          state.SkipWithError("this CPU lacks the path's ISA");
+        });
     }
     benchmark::RegisterBenchmark(("f32_dwconv_nchw/" + shape_name(s)).c_str(), fp32_dwconv, s)
         ->Unit(benchmark::kMicrosecond);
