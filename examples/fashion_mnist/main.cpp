@@ -1,0 +1,368 @@
+// Trains a small CNN on Fashion-MNIST with frost and reports the test accuracy after each epoch.
+//
+//   fashion_mnist [--epochs 3] [--batch-size 128] [--lr 0.05] [--threads N] [--seed 0]
+//                 [--data /usr/share/datasets/fashion-mnist] [--augment] [--save model.safetensors]
+//                 [--benchmark STEPS] [--profile]
+//
+// The model, its initialisation, the input normalisation, the optimizer (SGD, Nesterov momentum
+// 0.9, weight decay 5e-4) and the learning-rate schedule (linear warm-up over the first 15 % of
+// the steps, then cosine decay) are those of bench/pytorch_fashion_mnist.py, so that
+// bench/compare_pytorch.sh compares like with like. --benchmark times that many training steps and
+// prints images/s; --profile adds where the time of a step goes.
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <frost/data/dataset.hpp>
+#include <frost/data/loader.hpp>
+#include <frost/data/transforms.hpp>
+#include <frost/nn/activation.hpp>
+#include <frost/nn/batch_norm.hpp>
+#include <frost/nn/conv.hpp>
+#include <frost/nn/flatten.hpp>
+#include <frost/nn/init.hpp>
+#include <frost/nn/linear.hpp>
+#include <frost/nn/pooling.hpp>
+#include <frost/nn/sequential.hpp>
+#include <frost/nn/serialize.hpp>
+#include <frost/ops/loss.hpp>
+#include <frost/ops/reduction.hpp>
+#include <frost/optim/sgd.hpp>
+
+namespace nn = frost::nn;
+using frost::Tensor;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr float kMean = 0.2860f, kStd = 0.3530f;  // Fashion-MNIST training-set pixel statistics
+constexpr double kWarmupFraction = 0.15;
+
+struct Args {
+  int epochs = 3;
+  std::int64_t batch_size = 128;
+  double lr = 0.05;
+  int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::uint64_t seed = 0;
+  std::filesystem::path data = frost::data::kDebianFashionMnistDir;
+  bool augment = false;
+  std::optional<std::filesystem::path> save;
+  int benchmark_steps = 0;
+  bool profile = false;
+};
+
+[[noreturn]] void usage(int code) {
+  (code ? std::cerr : std::cout)
+      << "usage: fashion_mnist [--epochs N] [--batch-size N] [--lr X] [--threads N] [--seed N]\n"
+         "                     [--data DIR] [--augment] [--save FILE.safetensors]\n"
+         "                     [--benchmark STEPS] [--profile]\n";
+  std::exit(code);
+}
+
+Args parse_args(int argc, char** argv) {
+  Args args;
+  for (int i = 1; i < argc; ++i) {
+    std::string flag = argv[i], value;
+    if (const auto eq = flag.find('='); eq != std::string::npos) {
+      value = flag.substr(eq + 1);
+      flag.resize(eq);
+    }
+    const auto next = [&]() -> std::string {
+      if (!value.empty()) return value;
+      if (i + 1 >= argc) {
+        std::cerr << "fashion_mnist: " << flag << " needs a value\n";
+        usage(1);
+      }
+      return argv[++i];
+    };
+    try {
+      if (flag == "--epochs") args.epochs = std::stoi(next());
+      else if (flag == "--batch-size") args.batch_size = std::stoll(next());
+      else if (flag == "--lr") args.lr = std::stod(next());
+      else if (flag == "--threads") args.threads = std::stoi(next());
+      else if (flag == "--seed") args.seed = std::stoull(next());
+      else if (flag == "--data") args.data = next();
+      else if (flag == "--augment") args.augment = true;
+      else if (flag == "--save") args.save = next();
+      else if (flag == "--benchmark") args.benchmark_steps = std::stoi(next());
+      else if (flag == "--profile") args.profile = true;
+      else if (flag == "--help" || flag == "-h") usage(0);
+      else {
+        std::cerr << "fashion_mnist: unknown flag " << flag << "\n";
+        usage(1);
+      }
+    } catch (const std::logic_error&) {  // std::stoi and friends on a non-number
+      std::cerr << "fashion_mnist: invalid value for " << flag << "\n";
+      usage(1);
+    }
+  }
+  if (args.epochs < 1 || args.batch_size < 1 || args.threads < 1 || !(args.lr > 0) || args.benchmark_steps < 0) {
+    std::cerr << "fashion_mnist: --epochs, --batch-size, --threads and --lr must be positive\n";
+    usage(1);
+  }
+  return args;
+}
+
+std::shared_ptr<nn::Module> conv_bn_relu(nn::Sequential& net, std::int64_t in, std::int64_t out) {
+  auto conv = net.push_back(std::make_shared<nn::Conv2d>(in, out, 3, nn::Conv2dOptions{.padding = 1, .bias = false}));
+  nn::init::kaiming_normal_(conv->weight(), 0.0, nn::init::FanMode::kFanOut, nn::init::Nonlinearity::kReLU);
+  net.push_back(std::make_shared<nn::BatchNorm2d>(out));
+  return net.push_back(std::make_shared<nn::ReLU>());
+}
+
+// 28x28 -> 14x14 -> 7x7 -> linear: about 3.9 M multiply-adds per image.
+std::shared_ptr<nn::Sequential> make_model() {
+  auto net = std::make_shared<nn::Sequential>();
+  conv_bn_relu(*net, 1, 32);
+  net->push_back(std::make_shared<nn::MaxPool2d>(2));
+  conv_bn_relu(*net, 32, 64);
+  net->push_back(std::make_shared<nn::MaxPool2d>(2));
+  net->push_back(std::make_shared<nn::Flatten>());
+  net->push_back(std::make_shared<nn::Linear>(64 * 7 * 7, 10));
+  return net;
+}
+
+// Linear warm-up to the peak, then cosine decay to 0 (PyTorch's OneCycleLR with the cosine
+// strategy, as the PyTorch twin uses).
+double one_cycle_lr(double peak, std::int64_t step, std::int64_t total) {
+  const double warmup = kWarmupFraction * static_cast<double>(total);
+  const double s = static_cast<double>(step);
+  constexpr double kStartDiv = 25.0, kFinalDiv = 1e4;  // OneCycleLR's defaults
+  const auto cosine = [](double from, double to, double t) { return to + (from - to) * 0.5 * (1 + std::cos(M_PI * t)); };
+  if (s <= warmup) return cosine(peak / kStartDiv, peak, s / std::max(warmup - 1.0, 1.0));
+  return cosine(peak, peak / kStartDiv / kFinalDiv, (s - warmup) / std::max(total - warmup - 1.0, 1.0));
+}
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+std::string format_duration(double seconds) {
+  const int s = static_cast<int>(std::lround(seconds));
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%d:%02d", s / 60, s % 60);
+  return buf;
+}
+
+// One line, rewritten with '\r': [#####.....] step/total loss acc images/s ETA.
+class ProgressBar {
+ public:
+  ProgressBar(int epoch, std::int64_t total) : epoch_(epoch), total_(total), start_(Clock::now()) {}
+
+  void update(std::int64_t done, std::int64_t images, double loss, double accuracy, bool force = false) {
+    const auto now = Clock::now();
+    if (!force && now - last_draw_ < std::chrono::milliseconds(100)) return;
+    last_draw_ = now;
+    const double elapsed = seconds_since(start_);
+    const double rate = elapsed > 0 ? static_cast<double>(images) / elapsed : 0.0;
+    const double eta = done > 0 ? elapsed * static_cast<double>(total_ - done) / static_cast<double>(done) : 0.0;
+    constexpr int kWidth = 24;
+    const int filled = static_cast<int>(kWidth * done / std::max<std::int64_t>(total_, 1));
+    std::printf("\repoch %d [%s%s] %lld/%lld loss %.4f acc %.2f%% %.0f img/s ETA %s ", epoch_,
+                std::string(filled, '#').c_str(), std::string(kWidth - filled, '.').c_str(),
+                static_cast<long long>(done), static_cast<long long>(total_), loss, accuracy, rate,
+                format_duration(eta).c_str());
+    std::fflush(stdout);
+  }
+  double elapsed() const { return seconds_since(start_); }
+
+ private:
+  int epoch_;
+  std::int64_t total_;
+  Clock::time_point start_, last_draw_{};
+};
+
+std::int64_t count_correct(const Tensor<float>& logits, const Tensor<std::int32_t>& labels) {
+  const Tensor<std::int32_t> predicted = frost::argmax(logits, 1);
+  std::int64_t correct = 0;
+  for (std::int64_t i = 0; i < labels.numel(); ++i) correct += predicted.data()[i] == labels.data()[i];
+  return correct;
+}
+
+double evaluate(nn::Module& model, frost::data::DataLoader& loader) {
+  frost::NoGradGuard no_grad;
+  model.eval();
+  std::int64_t correct = 0, seen = 0;
+  for (const frost::data::Batch& batch : loader) {
+    correct += count_correct(model(batch.images), batch.labels);
+    seen += batch.size();
+  }
+  model.train();
+  return 100.0 * static_cast<double>(correct) / static_cast<double>(std::max<std::int64_t>(seen, 1));
+}
+
+// Wall time per phase of a step, and per top-level module in the forward pass (via hooks).
+class StepProfiler {
+ public:
+  explicit StepProfiler(nn::Sequential& model) {
+    for (const auto& [name, module] : model.named_children()) {
+      const std::string label = name + " " + module->type_name();
+      module->register_forward_pre_hook([this](nn::Module&, const Tensor<float>& x) {
+        module_start_ = Clock::now();
+        return x;
+      });
+      module->register_forward_hook([this, label](nn::Module&, const Tensor<float>&, const Tensor<float>& y) {
+        forward_[label] += seconds_since(module_start_);
+        return y;
+      });
+      order_.push_back(label);
+    }
+  }
+  void reset() {
+    for (auto& [label, t] : forward_) t = 0;
+    phases_.clear();
+    phase_order_.clear();
+  }
+  void add(const std::string& phase, double seconds) {
+    if (phases_.emplace(phase, 0.0).second) phase_order_.push_back(phase);
+    phases_[phase] += seconds;
+  }
+  void print(int steps) const {
+    double total = 0;
+    for (const auto& [phase, t] : phases_) total += t;
+    std::printf("time per step: %.2f ms\n", 1e3 * total / steps);
+    for (const auto& phase : phase_order_)
+      std::printf("  %-10s %8.2f ms  %5.1f%%\n", phase.c_str(), 1e3 * phases_.at(phase) / steps,
+                  100.0 * phases_.at(phase) / total);
+    std::printf("forward by module:\n");
+    for (const auto& label : order_)
+      std::printf("  %-22s %8.2f ms\n", label.c_str(), 1e3 * forward_.at(label) / steps);
+  }
+
+ private:
+  Clock::time_point module_start_;
+  std::map<std::string, double> forward_, phases_;
+  std::vector<std::string> order_, phase_order_;
+};
+
+int run(const Args& args) {
+  frost::set_num_threads(args.threads);
+  frost::manual_seed(args.seed);
+
+  if (!std::filesystem::is_directory(args.data)) {
+    std::cerr << "fashion_mnist: data directory '" << args.data.string()
+              << "' not found (install Debian's dataset-fashion-mnist package or pass --data DIR)\n";
+    return 1;
+  }
+  using frost::data::Split;
+  auto train_set = frost::data::load_mnist_like(args.data, Split::kTrain);
+  auto test_set = frost::data::load_mnist_like(args.data, Split::kTest);
+
+  std::vector<frost::data::Transform> train_transforms;
+  if (args.augment) {
+    train_transforms.push_back(frost::data::random_crop(28, 2));
+    train_transforms.push_back(frost::data::random_horizontal_flip());
+  }
+  train_transforms.push_back(frost::data::normalize({kMean}, {kStd}));
+  frost::data::DataLoader train_loader(std::move(train_set),
+                                       {.batch_size = args.batch_size, .shuffle = true, .drop_last = true, .seed = args.seed},
+                                       frost::data::compose(std::move(train_transforms)));
+  frost::data::DataLoader test_loader(std::move(test_set), {.batch_size = 1000, .shuffle = false},
+                                      frost::data::normalize({kMean}, {kStd}));
+
+  auto model = make_model();
+  frost::optim::SGD optimizer(model->parameters(),
+                              {.lr = args.lr, .momentum = 0.9, .weight_decay = 5e-4, .nesterov = true});
+  std::optional<StepProfiler> profiler;
+  if (args.profile) profiler.emplace(*model);
+
+  const auto train_step = [&](const frost::data::Batch& batch, double lr) {
+    optimizer.set_lr(lr);
+    optimizer.zero_grad();
+    auto t0 = Clock::now();
+    const Tensor<float> logits = (*model)(batch.images);
+    auto t1 = Clock::now();
+    const Tensor<float> loss = frost::cross_entropy(logits, batch.labels);
+    auto t2 = Clock::now();
+    loss.backward();
+    auto t3 = Clock::now();
+    optimizer.step();
+    if (profiler) {
+      const auto t4 = Clock::now();
+      profiler->add("forward", std::chrono::duration<double>(t1 - t0).count());
+      profiler->add("loss", std::chrono::duration<double>(t2 - t1).count());
+      profiler->add("backward", std::chrono::duration<double>(t3 - t2).count());
+      profiler->add("step", std::chrono::duration<double>(t4 - t3).count());
+    }
+    return std::pair{loss.item(), count_correct(logits, batch.labels)};
+  };
+
+  if (args.benchmark_steps > 0) {
+    constexpr int kWarmupSteps = 5;
+    int step = 0;
+    Clock::time_point start;
+    for (;;) {
+      for (const frost::data::Batch& batch : train_loader) {
+        if (step == kWarmupSteps) {
+          start = Clock::now();
+          if (profiler) profiler->reset();  // drop the warm-up steps
+        }
+        train_step(batch, args.lr);
+        if (++step == kWarmupSteps + args.benchmark_steps) {
+          const double elapsed = seconds_since(start);
+          std::printf("frost threads=%d batch=%lld steps=%d: %.1f images/s (%.2f ms/step)\n", args.threads,
+                      static_cast<long long>(args.batch_size), args.benchmark_steps,
+                      static_cast<double>(args.benchmark_steps * args.batch_size) / elapsed,
+                      1e3 * elapsed / args.benchmark_steps);
+          if (profiler) profiler->print(args.benchmark_steps);
+          return 0;
+        }
+      }
+    }
+  }
+
+  std::printf("Fashion-MNIST: %lld training, %lld test images; %lld parameters; %d thread(s), batch %lld\n",
+              static_cast<long long>(train_loader.dataset().size()), static_cast<long long>(test_loader.dataset().size()),
+              static_cast<long long>(nn::count_parameters(*model)), args.threads,
+              static_cast<long long>(args.batch_size));
+  const std::int64_t steps_per_epoch = train_loader.num_batches();
+  const std::int64_t total_steps = steps_per_epoch * args.epochs;
+  std::int64_t global_step = 0;
+  for (int epoch = 1; epoch <= args.epochs; ++epoch) {
+    ProgressBar bar(epoch, steps_per_epoch);
+    std::int64_t done = 0, images = 0, correct = 0;
+    double loss_sum = 0;
+    for (const frost::data::Batch& batch : train_loader) {
+      const auto [loss, batch_correct] = train_step(batch, one_cycle_lr(args.lr, global_step++, total_steps));
+      ++done;
+      images += batch.size();
+      correct += batch_correct;
+      loss_sum += loss;
+      bar.update(done, images, loss_sum / static_cast<double>(done),
+                 100.0 * static_cast<double>(correct) / static_cast<double>(images), done == steps_per_epoch);
+    }
+    const double train_seconds = bar.elapsed();
+    const double accuracy = evaluate(*model, test_loader);
+    std::printf("\nepoch %d: test accuracy %.2f%% (train %.1f s, %.0f images/s)\n", epoch, accuracy, train_seconds,
+                static_cast<double>(images) / train_seconds);
+    std::fflush(stdout);
+  }
+  if (profiler) profiler->print(static_cast<int>(global_step));
+  if (args.save) {
+    nn::save(*model, *args.save, {{"model", "fashion_mnist cnn"}, {"epochs", std::to_string(args.epochs)}});
+    std::printf("saved %s\n", args.save->string().c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Args args = parse_args(argc, argv);
+  try {
+    return run(args);
+  } catch (const std::exception& e) {  // frost::Error names the op and the shapes or the path
+    std::cerr << "\nfashion_mnist: " << e.what() << "\n";
+    return 1;
+  }
+}
