@@ -90,7 +90,13 @@ inline void load_phased(const Conv2dGeometry& g, const PhasedPlane& p, const T* 
   for_each_input_run(g, p, [&](std::int64_t b, std::int64_t x, std::int64_t count) {
     T* __restrict dst = buffer + b;
     const T* __restrict src = plane + x;
-    for (std::int64_t i = 0; i < count; ++i) dst[i] = src[i * sw];
+    if (sw == 1) {
+      std::copy_n(src, count, dst);
+    } else if (sw == 2) {  // a compile-time stride lets the compiler vectorise the deinterleave
+      for (std::int64_t i = 0; i < count; ++i) dst[i] = src[i * 2];
+    } else {
+      for (std::int64_t i = 0; i < count; ++i) dst[i] = src[i * sw];
+    }
   });
 }
 
@@ -101,7 +107,13 @@ inline void store_phased(const Conv2dGeometry& g, const PhasedPlane& p, const T*
   for_each_input_run(g, p, [&](std::int64_t b, std::int64_t x, std::int64_t count) {
     const T* __restrict src = buffer + b;
     T* __restrict dst = plane + x;
-    for (std::int64_t i = 0; i < count; ++i) dst[i * sw] = src[i];
+    if (sw == 1) {
+      std::copy_n(src, count, dst);
+    } else if (sw == 2) {
+      for (std::int64_t i = 0; i < count; ++i) dst[i * 2] = src[i];
+    } else {
+      for (std::int64_t i = 0; i < count; ++i) dst[i * sw] = src[i];
+    }
   });
 }
 
