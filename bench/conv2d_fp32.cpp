@@ -3,15 +3,13 @@
 // 112x112 .. 7x7), plus a batch-32 28x28 3x3 convolution like the Fashion-MNIST example's, each
 // with 1 thread and with every core. Counter GFLOPS = 2 * multiply-adds / second, in GFLOP/s.
 //
-//   ./conv2d_fp32 --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
-// (aggregates: mean, median, stddev and min; on a busy machine read the min rows).
+//   ./conv2d_fp32 --benchmark_repetitions=5 --benchmark_report_aggregates_only=true   (read the medians)
 
 #include <frost/core/parallel.hpp>
 #include <frost/kernels/fp32/conv2d.hpp>
 
 #include <benchmark/benchmark.h>
 
-#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -106,11 +104,7 @@ int main(int argc, char** argv) {
             std::string("conv2d_fp32_") + pass_name + "/" + layer.name + "/threads:" + std::to_string(threads);
         benchmark::RegisterBenchmark(name.c_str(), [&layer, pass = pass, threads](benchmark::State& s) {
           run(s, layer, pass, threads);
-        })
-            ->UseRealTime()
-            ->Unit(benchmark::kMicrosecond)
-            // On a shared machine the fastest repetition is the least disturbed one.
-            ->ComputeStatistics("min", [](const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); });
+        })->UseRealTime()->Unit(benchmark::kMicrosecond);
         if (all_cores == 1) break;
       }
   benchmark::Initialize(&argc, argv);
