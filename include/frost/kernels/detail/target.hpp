@@ -36,17 +36,13 @@
 // Forces inlining of small helpers into kernels that share their target.
 #define FROST_ALWAYS_INLINE inline __attribute__((always_inline))
 
-namespace frost::kernels::detail {
-// An empty asm that claims to change a SIMD value: no instruction, but the register allocator
-// must materialise the value in a register there. After a micro-kernel's accumulation loop, it
-// stops GCC 12 from spilling every accumulator inside the loop when the epilogue converts them
-// (cvtdq2ps) -- seen on the 6x64 AVX-512 tile, which ran at a third of its speed.
-template <class Vector>
-FROST_ALWAYS_INLINE void pin_to_register(Vector& v) {
+// FROST_PIN_TO_REGISTER(v): an empty asm that claims to change the SIMD value v: no
+// instruction, but the register allocator must materialise v in a register there. Used at the
+// K tail of micro-kernels, it stops GCC 12 from spilling every accumulator inside the main loop
+// (seen on the 6x64 AVX-512 tile, which ran at a third of its speed). A macro, not a function:
+// Clang checks the register constraint against the target of the function the asm is written in.
 #if FROST_ARCH_X86_64
-  __asm__("" : "+v"(v));
+#define FROST_PIN_TO_REGISTER(v) __asm__("" : "+v"(v))
 #else
-  __asm__("" : "+w"(v));
+#define FROST_PIN_TO_REGISTER(v) __asm__("" : "+w"(v))
 #endif
-}
-}  // namespace frost::kernels::detail

@@ -179,8 +179,8 @@ FROST_TARGET_AVX512VNNI __attribute__((noinline)) void accumulate(
       __asm__("" : "+r"(a[r]));  // as for the K tail below
 #pragma GCC unroll 4
       for (int j = 0; j < NR; ++j) {
-        detail::pin_to_register(acc[r][j]);
-        detail::pin_to_register(odd[r][j]);
+        FROST_PIN_TO_REGISTER(acc[r][j]);
+        FROST_PIN_TO_REGISTER(odd[r][j]);
       }
     }
 #pragma GCC unroll 12
@@ -201,7 +201,7 @@ FROST_TARGET_AVX512VNNI __attribute__((noinline)) void accumulate(
     for (int r = 0; r < MR; ++r) {
       __asm__("" : "+r"(a[r]));
 #pragma GCC unroll 4
-      for (int j = 0; j < NR; ++j) detail::pin_to_register(acc[r][j]);
+      for (int j = 0; j < NR; ++j) FROST_PIN_TO_REGISTER(acc[r][j]);
     }
     multiply_group<MR, NR>(acc, a, 4 * full_groups, k % 4, wp);
   }
