@@ -274,6 +274,14 @@ TEST_CASE("dwconv general kernels: other sizes, strides and dilations", "[kernel
   }
 }
 
+TEST_CASE("dwconv through dispatch (the active ISA, FROST_ISA) matches the oracle", "[kernels][dwconv]") {
+  INFO("active ISA " << frost::kernels::isa_name(frost::kernels::active_isa()));
+  for (const DwconvTester& t : {DwconvTester().kernel(3, 3).padding(1).input_size(7, 9).channels(21),
+                                DwconvTester().kernel(5, 5).stride(2, 2).padding(2).input_size(9, 8).channels(35),
+                                DwconvTester().kernel(3, 3).dilation(2, 1).padding(2, 1, 2, 1).input_size(6, 6).channels(5)})
+    t.test(frost::kernels::select_dwconv_kernel(t.geometry()));
+}
+
 TEST_CASE("dwconv dispatch picks the specialised kernel, the general one otherwise", "[kernels][dwconv]") {
   DwconvGeometry g{1, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1};
   using frost::kernels::Isa;
