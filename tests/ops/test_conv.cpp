@@ -102,6 +102,19 @@ TEST_CASE("conv2d: non-contiguous inputs and gradients only where required", "[o
   REQUIRE(!x.requires_grad());
 }
 
+TEST_CASE("conv2d: bias gradient without a weight gradient", "[ops][conv]") {
+  // dL/db[oc] = sum of dL/dy over images and pixels; with L = sum(y) that is N * OH * OW.
+  auto x = random_tensor<double>({2, 3, 5, 5}, 80).requires_grad_();
+  const auto w = random_tensor<double>({4, 3, 3, 3}, 81);
+  auto b = random_tensor<double>({4}, 82).requires_grad_();
+  const Tensor<double> y = frost::conv2d(x, w, b, 2, 1);  // 3x3 output
+  frost::sum(y).backward();
+  REQUIRE(b.grad().defined());
+  REQUIRE(values(b.grad()) == std::vector<double>(4, 2.0 * 9.0));
+  REQUIRE(x.grad().defined());
+  REQUIRE(!w.grad().defined());
+}
+
 TEST_CASE("conv2d: shape errors name the op and the shapes", "[ops][conv]") {
   const auto x = Tensor<float>::zeros({1, 4, 5, 5});
   CHECK_THROWS_WITH(frost::conv2d(x, Tensor<float>::zeros({2, 3, 3, 3})),
