@@ -91,7 +91,7 @@ TEST_CASE("fp32 max_pool2d: against the padded-plane reference", "[kernels][fp32
       for (int padding : {0, 1})
         for (int dilation : {1, 2})
           for (bool ceil_mode : {false, true}) {
-            if (2 * padding > dilation * (k - 1) + 1) continue;
+            if (padding > k / 2) continue;
             const Pool2dGeometry g = pool(2, 3, 7, 8, k, stride, padding, dilation, ceil_mode);
             INFO("k " << k << " stride " << stride << " padding " << padding << " dilation " << dilation << " ceil "
                       << ceil_mode);
@@ -137,6 +137,17 @@ TEST_CASE("fp32 max_pool2d: hand-computed values, overlapping windows and NaN", 
   CHECK(std::isnan(y[0]));
   CHECK(idx[0] == 0);
   CHECK(y[1] == 9);
+  // 2x2 input, kernel 2, dilation 3, padding 1: the single window's taps (-1 and 2 on both axes)
+  // all fall in the padding, so it yields -inf with no input to route the gradient to.
+  const Pool2dGeometry hollow = pool(1, 1, 2, 2, 2, 1, 1, 3);
+  REQUIRE(hollow.output_plane() == 1);
+  std::vector<float> x4{1, 2, 3, 4}, y1(1), g1{5}, gx4(4, 7.0f);
+  std::vector<std::int64_t> idx1(1);
+  frost::kernels::fp32::max_pool2d_forward(hollow, x4.data(), y1.data(), idx1.data());
+  CHECK(y1[0] == -std::numeric_limits<float>::infinity());
+  CHECK(idx1[0] == -1);
+  frost::kernels::fp32::max_pool2d_backward(hollow, g1.data(), idx1.data(), gx4.data());
+  CHECK(gx4 == std::vector<float>(4, 0.0f));
 }
 
 TEST_CASE("fp32 avg_pool2d: PyTorch values with and without count_include_pad", "[kernels][fp32][pool]") {

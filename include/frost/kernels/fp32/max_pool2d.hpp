@@ -1,8 +1,9 @@
 #pragma once
 // Max pooling over NCHW planes (kernel, stride, padding, dilation, ceil_mode as in PyTorch).
 // Forward also records, per output, the index iy * W + ix of the chosen input inside its plane
-// (PyTorch's `indices`); backward routes each gradient to that position. Padding never wins. A
-// NaN in a window wins (and the first NaN is kept), so NaNs propagate as in PyTorch.
+// (PyTorch's `indices`); backward routes each gradient to that position. Padding never wins; a
+// dilated window that covers only padding gives -inf and index -1 (no gradient). A NaN in a
+// window wins (and the first NaN is kept), so NaNs propagate as in PyTorch.
 
 #include <algorithm>
 #include <cmath>
@@ -61,8 +62,9 @@ inline void max_pool2d_backward(const Pool2dGeometry& g, const T* grad_output, c
       const T* go = grad_output + plane * P;
       const std::int64_t* idx = indices + plane * P;
       for (std::int64_t p = 0; p < P; ++p) {
-        FROST_CHECK(idx[p] >= 0 && idx[p] < HW, "max_pool2d_backward", "index ", idx[p],
-                    " outside the input plane of ", HW, " elements");
+        if (idx[p] < 0) continue;  // a window that saw only padding (possible with dilation)
+        FROST_CHECK(idx[p] < HW, "max_pool2d_backward", "index ", idx[p], " outside the input plane of ",
+                    HW, " elements");
         gi[idx[p]] += go[p];
       }
     }

@@ -53,14 +53,11 @@ inline void check_pool2d_geometry(const Pool2dGeometry& g, const char* op) {
               ", ", g.stride_width, ")");
   FROST_CHECK(g.dilation_height >= 1 && g.dilation_width >= 1, op, "dilation must be >= 1, got (",
               g.dilation_height, ", ", g.dilation_width, ")");
-  // PyTorch's rule; it also guarantees that every window overlaps the input.
-  const std::int64_t extent_h = std::int64_t{g.dilation_height} * (g.kernel_height - 1) + 1;
-  const std::int64_t extent_w = std::int64_t{g.dilation_width} * (g.kernel_width - 1) + 1;
-  FROST_CHECK(g.padding_height >= 0 && g.padding_width >= 0 && g.padding_height <= extent_h / 2 &&
-                  g.padding_width <= extent_w / 2,
-              op, "padding must be >= 0 and at most half the kernel extent, got padding (", g.padding_height,
-              ", ", g.padding_width, ") for kernel ", g.kernel_height, "x", g.kernel_width, " dilation (",
-              g.dilation_height, ", ", g.dilation_width, ")");
+  // PyTorch's rule (on the kernel size, not its dilated extent).
+  FROST_CHECK(g.padding_height >= 0 && g.padding_width >= 0 && g.padding_height <= g.kernel_height / 2 &&
+                  g.padding_width <= g.kernel_width / 2,
+              op, "padding must be >= 0 and at most half the kernel size, got padding (", g.padding_height, ", ",
+              g.padding_width, ") for kernel ", g.kernel_height, "x", g.kernel_width);
   FROST_CHECK(g.output_height() >= 1 && g.output_width() >= 1, op, "kernel ", g.kernel_height, "x",
               g.kernel_width, " does not fit the padded input ",
               g.input_height + 2 * std::int64_t{g.padding_height}, "x",
