@@ -23,6 +23,7 @@
 #if FROST_ARCH_X86_64
 #include <immintrin.h>
 
+#include "frost/kernels/detail/copy_short.hpp"
 #include "frost/kernels/detail/target.hpp"
 
 namespace frost::kernels::gemm_avx2 {
@@ -132,7 +133,7 @@ FROST_TARGET_AVX2 FROST_ALWAYS_INLINE void store_row_u8(const OutputStage& out,
   } else {
     alignas(16) std::uint8_t lanes[16];
     _mm_store_si128(reinterpret_cast<__m128i*>(lanes), clamped);
-    std::memcpy(dst, lanes, static_cast<std::size_t>(valid));
+    detail::copy_short<16>(dst, lanes, static_cast<std::size_t>(valid));
   }
 }
 

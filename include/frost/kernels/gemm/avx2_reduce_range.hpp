@@ -22,6 +22,7 @@
 #if FROST_ARCH_X86_64
 #include <immintrin.h>
 
+#include "frost/kernels/detail/copy_short.hpp"
 #include "frost/kernels/detail/target.hpp"
 
 namespace frost::kernels::gemm_avx2_reduce_range {
@@ -29,9 +30,13 @@ namespace frost::kernels::gemm_avx2_reduce_range {
 inline constexpr PackedLayout kLayout{.nr = 8, .kr = 4, .block = 2, .reduce_range = true};
 inline constexpr int kMaxRows = 4;
 
+// Four activation bytes a[0..avail) (the rest zero), as one int32 to broadcast.
 FROST_ALWAYS_INLINE std::int32_t load_group(const std::uint8_t* a, std::int64_t avail) {
   std::int32_t v = 0;
-  std::memcpy(&v, a, static_cast<std::size_t>(avail));
+  if (avail >= 4)
+    std::memcpy(&v, a, 4);
+  else
+    detail::copy_short<4>(&v, a, static_cast<std::size_t>(avail));
   return v;
 }
 

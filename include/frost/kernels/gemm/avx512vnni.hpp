@@ -33,11 +33,17 @@ inline constexpr int kMaxRows = NR == 4 ? 6 : NR == 3 ? 8 : 12;
 // How far ahead (in groups of 4 k) the accumulation loop prefetches packed weights.
 inline constexpr int kPrefetchGroups = 8;
 
-// Four activation bytes a[0..avail) (the rest zero), as one int32 to broadcast.
-FROST_ALWAYS_INLINE std::int32_t load_group(const std::uint8_t* a, std::int64_t avail) {
-  std::int32_t v = 0;
-  std::memcpy(&v, a, static_cast<std::size_t>(avail));
-  return v;
+// Four activation bytes a[0..avail) (the rest zero) broadcast to every lane. The partial
+// load is masked: it neither reads past the row nor calls memcpy (see detail/copy_short.hpp).
+FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE __m512i broadcast_group(const std::uint8_t* a,
+                                                                   std::int64_t avail) {
+  if (avail >= 4) {
+    std::int32_t v;
+    std::memcpy(&v, a, 4);
+    return _mm512_set1_epi32(v);
+  }
+  const __m128i part = _mm_maskz_loadu_epi8(static_cast<__mmask16>((1u << avail) - 1u), a);
+  return _mm512_maskz_broadcastd_epi32(static_cast<__mmask16>(0xFFFF), part);  // see kAllLanes
 }
 
 // What the output stage needs, copied out of GemmTileArgs into locals: stores through uint8_t*
@@ -86,7 +92,7 @@ FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE void multiply_group(
   for (int j = 0; j < NR; ++j) bv[j] = _mm512_load_si512(wp + j * 64);
 #pragma GCC unroll 12
   for (int r = 0; r < MR; ++r) {
-    const __m512i av = _mm512_set1_epi32(load_group(a[r] + k0, avail));
+    const __m512i av = broadcast_group(a[r] + k0, avail);
 #pragma GCC unroll 4
     for (int j = 0; j < NR; ++j) {
       acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], av, bv[j]);

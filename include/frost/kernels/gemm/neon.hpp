@@ -16,6 +16,7 @@
 #if FROST_ARCH_AARCH64
 #include <arm_neon.h>
 
+#include "frost/kernels/detail/copy_short.hpp"
 #include "frost/kernels/detail/target.hpp"
 
 namespace frost::kernels::gemm_neon {
@@ -36,14 +37,16 @@ FROST_ALWAYS_INLINE void store_quad(const GemmTileArgs& args, int32x4_t acc, std
     } else {
       std::int32_t lanes[4];
       vst1q_s32(lanes, acc);
-      std::memcpy(dst, lanes, static_cast<std::size_t>(valid) * sizeof(std::int32_t));
+      detail::copy_short<16>(dst, lanes, static_cast<std::size_t>(valid) * sizeof(std::int32_t));
     }
     return;
   }
   float32x4_t scale;
-  if (args.per_channel_scales) {
+  if (args.per_channel_scales && valid >= 4) {
+    scale = vld1q_f32(args.scales + n);
+  } else if (args.per_channel_scales) {
     float s[4] = {0, 0, 0, 0};
-    std::memcpy(s, args.scales + n, static_cast<std::size_t>(std::min<std::int64_t>(valid, 4)) * sizeof(float));
+    detail::copy_short<16>(s, args.scales + n, static_cast<std::size_t>(valid) * sizeof(float));
     scale = vld1q_f32(s);
   } else {
     scale = vdupq_n_f32(args.scales[0]);
@@ -57,15 +60,15 @@ FROST_ALWAYS_INLINE void store_quad(const GemmTileArgs& args, int32x4_t acc, std
   const uint8x8_t q8 = vqmovn_u16(vcombine_u16(vqmovun_s32(q), vdup_n_u16(0)));
   std::uint8_t lanes[8];
   vst1_u8(lanes, q8);
-  std::memcpy(args.c + m * args.c_stride_bytes + n, lanes,
-              static_cast<std::size_t>(std::min<std::int64_t>(valid, 4)));
+  detail::copy_short<8>(args.c + m * args.c_stride_bytes + n, lanes,
+                        static_cast<std::size_t>(std::min<std::int64_t>(valid, 4)));
 }
 
 // 8 activations of row r from a[0..avail), zero-extended to int16 (zeros past avail).
 FROST_ALWAYS_INLINE int16x8_t load_widened(const std::uint8_t* a, std::int64_t avail) {
   if (avail >= 8) return vreinterpretq_s16_u16(vmovl_u8(vld1_u8(a)));
   std::uint8_t bytes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  std::memcpy(bytes, a, static_cast<std::size_t>(avail));
+  detail::copy_short<8>(bytes, a, static_cast<std::size_t>(avail));
   return vreinterpretq_s16_u16(vmovl_u8(vld1_u8(bytes)));
 }
 

@@ -17,6 +17,7 @@
 #if FROST_ARCH_AARCH64
 #include <arm_neon.h>
 
+#include "frost/kernels/detail/copy_short.hpp"
 #include "frost/kernels/detail/target.hpp"
 
 namespace frost::kernels::gemm_neondot {
@@ -33,7 +34,7 @@ FROST_TARGET_NEONDOT FROST_ALWAYS_INLINE int8x16_t load_shifted(const std::uint8
     bytes = vld1q_u8(a);
   } else {
     std::uint8_t buffer[16] = {};
-    std::memcpy(buffer, a, static_cast<std::size_t>(avail));
+    detail::copy_short<16>(buffer, a, static_cast<std::size_t>(avail));
     bytes = vld1q_u8(buffer);
   }
   return vreinterpretq_s8_u8(veorq_u8(bytes, vdupq_n_u8(0x80)));
