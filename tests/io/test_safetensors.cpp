@@ -108,7 +108,15 @@ TEST_CASE("safetensors reads a file with its keys in another order", "[io][safet
       R"({"test":{"dtype":"I32","shape":[2,2],"data_offsets":[0,16]},"__metadata__":{"foo":"bar"}})";
   const auto data = bytes_of(std::vector<std::int32_t>{0, 1, 2, 3});
   const auto path = dir / "ref.safetensors";
-  frost_test::write_bytes(path, make_file(header + "    ", data));
+  const auto file = make_file(header + "    ", data);
+  frost_test::write_bytes(path, file);
+
+  // Parsing in memory borrows the tensor bytes from the buffer.
+  const auto index = frost::io::parse_safetensors(file, "in memory");
+  REQUIRE(index.find("test") != nullptr);
+  REQUIRE(index.find("test")->bytes.data() == file.data() + 8 + header.size() + 4);
+  REQUIRE(index.find("test")->bytes.size() == 16);
+
   const auto contents = frost::io::read_safetensors(path);
   REQUIRE(contents.metadata.at("foo") == "bar");
   REQUIRE(contents.tensors.size() == 1);

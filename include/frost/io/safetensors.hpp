@@ -101,7 +101,8 @@ inline std::optional<SafetensorsDType> parse_safetensors_dtype(std::string_view 
   return std::nullopt;
 }
 
-// A tensor to write: its bytes are borrowed, not copied.
+// A tensor whose bytes are borrowed: the input of the writer, and what parse_safetensors
+// returns (pointing into the file buffer it was given).
 struct SafetensorsView {
   std::string name;
   SafetensorsDType dtype = SafetensorsDType::kF32;
@@ -117,15 +118,35 @@ struct SafetensorsRecord {
   std::vector<std::uint8_t> bytes;
 };
 
+namespace detail {
+
+template <class Tensor>
+const Tensor* find_by_name(const std::vector<Tensor>& tensors, std::string_view name) {
+  for (const auto& t : tensors) {
+    if (t.name == name) return &t;
+  }
+  return nullptr;
+}
+
+}  // namespace detail
+
+// A parsed file whose tensors point into the caller's buffer.
+struct SafetensorsIndex {
+  std::vector<SafetensorsView> tensors;  // in header order (sorted by name in frost's files)
+  std::map<std::string, std::string> metadata;
+
+  const SafetensorsView* find(std::string_view name) const {
+    return detail::find_by_name(tensors, name);
+  }
+};
+
+// A file read into memory, each tensor owning its bytes.
 struct SafetensorsContents {
   std::vector<SafetensorsRecord> tensors;  // in header order (sorted by name in frost's files)
   std::map<std::string, std::string> metadata;
 
   const SafetensorsRecord* find(std::string_view name) const {
-    for (const auto& t : tensors) {
-      if (t.name == name) return &t;
-    }
-    return nullptr;
+    return detail::find_by_name(tensors, name);
   }
 };
 
@@ -157,9 +178,10 @@ inline std::string shape_string(const std::vector<std::int64_t>& shape) {
 
 }  // namespace detail
 
-// Parses a whole safetensors file held in memory; `source` names it in errors.
-inline SafetensorsContents parse_safetensors(std::span<const std::uint8_t> file,
-                                             const std::string& source) {
+// Parses and validates a whole safetensors file held in memory; the returned views borrow
+// `file`. `source` names the file in errors.
+inline SafetensorsIndex parse_safetensors(std::span<const std::uint8_t> file,
+                                          const std::string& source) {
   constexpr const char* kOp = "read_safetensors";
   const std::string where = frost::detail::concat_message("'", source, "'");
   FROST_CHECK(file.size() >= 8, kOp, where, ": file too short (", file.size(),
@@ -177,7 +199,7 @@ inline SafetensorsContents parse_safetensors(std::span<const std::uint8_t> file,
   FROST_CHECK(root.is_object(), kOp, where, ": the JSON header is not an object");
 
   const std::span<const std::uint8_t> buffer = file.subspan(8 + header_len);
-  SafetensorsContents out;
+  SafetensorsIndex out;
   struct Extent {
     std::uint64_t begin, end;
     std::size_t index;
@@ -212,7 +234,7 @@ inline SafetensorsContents parse_safetensors(std::span<const std::uint8_t> file,
     FROST_CHECK(offsets && offsets->is_array() && offsets->items.size() == 2, kOp, tensor,
                 ": \"data_offsets\" must be an array [begin, end]");
 
-    SafetensorsRecord rec;
+    SafetensorsView rec;
     rec.name = name;
     const auto parsed_dtype = parse_safetensors_dtype(dtype->string);
     FROST_CHECK(parsed_dtype.has_value(), kOp, tensor, ": unknown dtype \"", dtype->string, "\"");
@@ -260,15 +282,21 @@ inline SafetensorsContents parse_safetensors(std::span<const std::uint8_t> file,
   FROST_CHECK(covered == buffer.size(), kOp, where, ": the data buffer holds ", buffer.size(),
               " bytes but the tensors cover only ", covered);
   for (const Extent& e : extents) {
-    out.tensors[e.index].bytes.assign(buffer.begin() + static_cast<std::ptrdiff_t>(e.begin),
-                                      buffer.begin() + static_cast<std::ptrdiff_t>(e.end));
+    out.tensors[e.index].bytes = buffer.subspan(e.begin, e.end - e.begin);
   }
   return out;
 }
 
 inline SafetensorsContents read_safetensors(const std::filesystem::path& path) {
   const std::vector<std::uint8_t> file = read_file(path, "read_safetensors");
-  return parse_safetensors(file, path.string());
+  SafetensorsIndex index = parse_safetensors(file, path.string());
+  SafetensorsContents out;
+  out.metadata = std::move(index.metadata);
+  for (auto& view : index.tensors) {
+    out.tensors.push_back({std::move(view.name), view.dtype, std::move(view.shape),
+                           std::vector<std::uint8_t>(view.bytes.begin(), view.bytes.end())});
+  }
+  return out;
 }
 
 // Writes `tensors` and `metadata` to `path`, replacing it atomically: on any error (a

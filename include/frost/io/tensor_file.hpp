@@ -67,13 +67,13 @@ inline void add_view(const std::string& path, const std::string& name, const Any
 }
 
 template <Element T>
-Tensor<T> tensor_from_record(const SafetensorsRecord& rec) {
+Tensor<T> tensor_from_record(const SafetensorsView& rec) {
   Tensor<T> t = Tensor<T>::empty(rec.shape);
   if (!rec.bytes.empty()) std::memcpy(t.data(), rec.bytes.data(), rec.bytes.size());
   return t;
 }
 
-inline AnyTensor any_tensor_from_record(const SafetensorsRecord& rec, const std::string& path) {
+inline AnyTensor any_tensor_from_record(const SafetensorsView& rec, const std::string& path) {
   switch (rec.dtype) {
     case SafetensorsDType::kF32:
       return tensor_from_record<float>(rec);
@@ -110,7 +110,9 @@ void save_safetensors(const std::filesystem::path& path, const NamedTensors& ten
 }
 
 inline LoadedTensors load_safetensors(const std::filesystem::path& path) {
-  SafetensorsContents contents = read_safetensors(path);
+  // The tensors are copied straight from the file buffer: one copy of the data, not two.
+  const std::vector<std::uint8_t> file = read_file(path, "load_safetensors");
+  SafetensorsIndex contents = parse_safetensors(file, path.string());
   LoadedTensors out;
   out.metadata = std::move(contents.metadata);
   for (const auto& rec : contents.tensors) {
@@ -124,7 +126,8 @@ inline LoadedTensors load_safetensors(const std::filesystem::path& path) {
 template <Element T>
 std::map<std::string, Tensor<T>> load_safetensors_as(const std::filesystem::path& path,
                                                      SafetensorsMetadata* metadata = nullptr) {
-  SafetensorsContents contents = read_safetensors(path);
+  const std::vector<std::uint8_t> file = read_file(path, "load_safetensors_as");
+  SafetensorsIndex contents = parse_safetensors(file, path.string());
   std::map<std::string, Tensor<T>> out;
   for (const auto& rec : contents.tensors) {
     FROST_CHECK(rec.dtype == kSafetensorsDTypeOf<T>, "load_safetensors_as", "'", path.string(),
