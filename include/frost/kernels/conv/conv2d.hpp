@@ -18,6 +18,7 @@
 
 #include "frost/core/error.hpp"
 #include "frost/core/parallel.hpp"
+#include "frost/kernels/detail/copy_short.hpp"
 #include "frost/kernels/gemm/gemm.hpp"
 
 namespace frost::kernels {
@@ -86,15 +87,24 @@ inline std::int64_t im2col_chunk_pixels(std::int64_t k) {
   return std::max<std::int64_t>(16, (std::int64_t{64} << 10) / k / 16 * 16);
 }
 
+// memcpy, without a library call for the short runs of few-channel inputs (the stem copies 9
+// bytes per kernel row).
+inline void copy_run(std::uint8_t* dst, const std::uint8_t* src, std::int64_t n) {
+  if (n < 16)
+    copy_short<16>(dst, src, static_cast<std::size_t>(n));
+  else
+    std::memcpy(dst, src, static_cast<std::size_t>(n));
+}
+
 // Gathers the receptive fields of output pixels [first, first + count) into rows of k bytes.
 inline void im2col(const Conv2dGeometry& g, const std::uint8_t* input, std::uint8_t zero_point,
                    std::int64_t first, std::int64_t count, std::uint8_t* rows) {
   const std::int64_t oh_count = g.out_height(), ow_count = g.out_width();
   const std::int64_t c = g.in_channels, k = g.gemm_k();
+  // Walk (n, oh, ow) incrementally: no divisions per pixel.
+  std::int64_t n = first / (oh_count * ow_count);
+  std::int64_t oh = first / ow_count % oh_count, ow = first % ow_count;
   for (std::int64_t p = 0; p < count; ++p) {
-    const std::int64_t pixel = first + p;
-    const std::int64_t n = pixel / (oh_count * ow_count);
-    const std::int64_t oh = pixel / ow_count % oh_count, ow = pixel % ow_count;
     std::uint8_t* row = rows + p * k;
     const std::int64_t iw0 = ow * g.stride_width - g.padding_left;
     const bool row_inside = g.dilation_width == 1 && iw0 >= 0 && iw0 + g.kernel_width <= g.in_width;
@@ -102,18 +112,23 @@ inline void im2col(const Conv2dGeometry& g, const std::uint8_t* input, std::uint
       const std::int64_t ih = oh * g.stride_height - g.padding_top + kh * g.dilation_height;
       if (row_inside && ih >= 0 && ih < g.in_height) {
         // The kernel row lies inside the input: its pixels are contiguous in NHWC.
-        std::memcpy(row, input + ((n * g.in_height + ih) * g.in_width + iw0) * c,
-                    static_cast<std::size_t>(g.kernel_width * c));
+        copy_run(row, input + ((n * g.in_height + ih) * g.in_width + iw0) * c, g.kernel_width * c);
         row += g.kernel_width * c;
         continue;
       }
       for (std::int64_t kw = 0; kw < g.kernel_width; ++kw, row += c) {
-        const std::int64_t iw = ow * g.stride_width - g.padding_left + kw * g.dilation_width;
+        const std::int64_t iw = iw0 + kw * g.dilation_width;
         if (ih < 0 || ih >= g.in_height || iw < 0 || iw >= g.in_width)
           std::memset(row, zero_point, static_cast<std::size_t>(c));
         else
-          std::memcpy(row, input + ((n * g.in_height + ih) * g.in_width + iw) * c,
-                      static_cast<std::size_t>(c));
+          copy_run(row, input + ((n * g.in_height + ih) * g.in_width + iw) * c, c);
+      }
+    }
+    if (++ow == ow_count) {
+      ow = 0;
+      if (++oh == oh_count) {
+        oh = 0;
+        ++n;
       }
     }
   }
