@@ -43,7 +43,8 @@ inline std::vector<std::uint8_t> read_file(const std::filesystem::path& path,
 // fills a temporary file in the same directory (same file system, so the rename is atomic),
 // which replaces `path` only after it was flushed and closed without error. On any failure,
 // including an exception thrown by `write`, the temporary file is removed and `path` is left
-// untouched.
+// untouched. There is no fsync: this protects against a failing process or a full disk, not
+// against a power cut between the write and the file system's own flush.
 inline void write_file_atomically(const std::filesystem::path& path, const char* op,
                                   const std::function<void(std::ostream&)>& write) {
   static std::atomic<std::uint64_t> counter{0};
