@@ -135,6 +135,8 @@ TEST_CASE("contiguous, clone, cast, fill_, copy_, at bounds", "[core][tensor]") 
   x.copy_(Tensor<std::int32_t>::from_vector({1, 2, 3}, {3}));  // broadcast over rows
   REQUIRE(values(x) == std::vector<float>{1, 2, 3, 1, 2, 3});
   REQUIRE_THROWS_WITH(x.at({2, 0}), Contains("at") && Contains("[2, 3]"));
+  REQUIRE_THROWS_WITH(Tensor<float>::zeros({3, 1}).expand({3, 4}).fill_(1.f),
+                      Contains("fill_") && Contains("expanded") && Contains("[3, 4]"));
   REQUIRE_THROWS_WITH(x.at({0}), Contains("at"));
   REQUIRE_THROWS_WITH(x.item(), Contains("item") && Contains("[2, 3]"));
 }

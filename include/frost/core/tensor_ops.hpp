@@ -136,6 +136,10 @@ inline void elementwise_into(const char* op, const Tensor<R>& out, Fn fn, const 
   Shape shape = out_shape;
   std::array<Shape, kInputs + 1> strides{out.strides(), broadcast_strides(inputs, out_shape)...};
   if (!out.is_contiguous()) {
+    for (std::size_t d = 0; d < shape.size(); ++d)
+      FROST_CHECK(shape[d] <= 1 || strides[0][d] != 0, op, "cannot write into an expanded tensor (shape ",
+                  shape_str(out_shape), ", strides ", shape_str(out.strides()),
+                  "): several elements share one memory location");
     // Walk the output in memory order (a transposed destination is written densely).
     std::vector<std::size_t> order(shape.size());
     for (std::size_t d = 0; d < order.size(); ++d) order[d] = d;
