@@ -5,12 +5,15 @@ compared with Debian's python3-torch (CPU) on equal terms.
 
   bench/pytorch_fashion_mnist.py --threads 2 --batch-size 128 --benchmark 50   # images/s only
   bench/pytorch_fashion_mnist.py --threads 2 --epochs 3                        # full training
+  bench/pytorch_fashion_mnist.py --evaluate model.safetensors   # test accuracy of weights saved by
+                                                                # fashion_mnist --save (interop check)
 
 The model (keep in sync with examples/fashion_mnist/main.cpp):
   conv3x3(1->32)-BN-ReLU, maxpool2, conv3x3(32->64)-BN-ReLU, maxpool2, flatten, linear(3136->10)
 """
 import argparse
 import gzip
+import json
 import os
 import struct
 import sys
@@ -61,6 +64,24 @@ def make_model():
     return model
 
 
+def load_safetensors(path):
+    """name -> tensor from a safetensors file (the format is small enough to read by hand)."""
+    dtypes = {"F32": np.float32, "F64": np.float64, "I64": np.int64, "I32": np.int32, "U8": np.uint8, "I8": np.int8}
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    body = data[8 + n:]
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = info["data_offsets"]
+        array = np.frombuffer(body[begin:end], dtype=dtypes[info["dtype"]]).reshape(info["shape"])
+        out[name] = torch.from_numpy(array.copy())
+    return out
+
+
 def make_optimizer(model, lr):
     return torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True, weight_decay=5e-4)
 
@@ -92,12 +113,22 @@ def main():
     p.add_argument("--lr", type=float, default=0.05)
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--evaluate", metavar="FILE", help="load frost weights (safetensors) and print the test accuracy")
     p.add_argument("--benchmark", type=int, default=0, metavar="STEPS",
                    help="time STEPS training steps (after 5 warm-up steps), print images/s and exit")
     args = p.parse_args()
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
+    if args.evaluate:
+        model = make_model()
+        state = load_safetensors(args.evaluate)
+        # frost keeps BatchNorm2d's batch counter as float; torch as int64.
+        state = {k: v.long() if k.endswith("num_batches_tracked") else v for k, v in state.items()}
+        model.load_state_dict(state, strict=True)
+        x_test, y_test = load_split(args.data, "t10k")
+        print(f"{args.evaluate}: test accuracy in PyTorch {evaluate(model, x_test, y_test, 1000):.2f}%")
+        return
     x_train, y_train = load_split(args.data, "train")
     model = make_model()
     opt = make_optimizer(model, args.lr)
