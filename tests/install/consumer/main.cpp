@@ -1,18 +1,23 @@
-// Built against the installed frost package: uses the public header and checks a result.
+// Built against the installed frost package through find_package(frost CONFIG REQUIRED): uses
+// the umbrella header, runs autograd through a convolution and checks hand-computed values.
 #include <frost/frost.hpp>
 
-#include <atomic>
+#include <cmath>
 #include <cstdio>
 
 int main() {
-  std::atomic<long> sum{0};
-  frost::parallel_for(0, 100, 1, [&](std::int64_t lo, std::int64_t hi) {
-    for (auto i = lo; i < hi; ++i) sum += i;
-  });
-  if (sum != 4950) {
-    std::fprintf(stderr, "consumer: parallel_for sum %ld != 4950\n", sum.load());
+  // 1x1x3x3 input of ones, one 2x2 kernel of ones: each of the 4 outputs is 4; the sum is 16
+  // and every weight's gradient is the number of windows, 4.
+  auto x = frost::Tensor<float>::ones({1, 1, 3, 3});
+  auto w = frost::Tensor<float>::ones({1, 1, 2, 2}).requires_grad_();
+  auto loss = frost::sum(frost::conv2d(x, w));
+  loss.backward();
+  if (std::abs(loss.item() - 16.0f) > 1e-6f || std::abs(w.grad().at({0, 0, 1, 1}) - 4.0f) > 1e-6f) {
+    std::fprintf(stderr, "consumer: conv2d gave %f, grad %f\n", loss.item(),
+                 w.grad().at({0, 0, 1, 1}));
     return 1;
   }
-  std::puts("consumer: ok");
+  std::printf("consumer: ok (INT8 path %s)\n",
+              std::string(frost::kernels::isa_name(frost::kernels::active_isa())).c_str());
   return 0;
 }
