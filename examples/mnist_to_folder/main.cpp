@@ -9,8 +9,10 @@
 // Class folders start with the label digit, so their sorted order is the label order. Each PNG
 // is the 28 x 28 grey image as stored; the file name is the sample's index in its IDX file.
 // --limit keeps the first N samples of each split (for quick experiments). At the end each
-// split is scanned back, which checks the counts and writes the folder's index file.
+// split is scanned back, which checks the counts and writes the folder's index file, and every
+// 997th image is decoded and compared with the IDX bytes.
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -77,6 +79,17 @@ std::int64_t write_split(const Args& args, const std::string& idx_split, const s
       frost::io::write_png(root / kFashionClasses[ds.labels[static_cast<std::size_t>(i)]] / file, img);
     }
   });
+  // Spot check: every 997th image decodes back to exactly the IDX bytes.
+  for (std::int64_t i = 0; i < count; i += 997) {
+    char file[32];
+    std::snprintf(file, sizeof file, "%05lld.png", static_cast<long long>(i));
+    const auto path = root / kFashionClasses[ds.labels[static_cast<std::size_t>(i)]] / file;
+    const auto back = frost::io::read_image(path, 1);
+    FROST_CHECK(back.numel() == rows * cols &&
+                    std::equal(back.data(), back.data() + rows * cols,
+                               ds.images.pixels.data() + i * rows * cols),
+                "mnist_to_folder", "'", path.string(), "' does not decode to sample ", i);
+  }
   return count;
 }
 
