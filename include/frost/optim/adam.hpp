@@ -13,6 +13,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -78,25 +79,31 @@ inline void adam_step(const Options& o, AdamState& state, const ParamUpdate& u, 
   const auto one_minus_beta1 = static_cast<float>(1.0 - o.betas[0]);
   const auto one_minus_beta2 = static_cast<float>(1.0 - o.betas[1]);
   const auto eps = static_cast<float>(o.eps);
-  const bool amsgrad = o.amsgrad;
 
   float* param = u.param;
   float* m = state.exp_avg.data();
   float* v = state.exp_avg_sq.data();
-  float* v_max = amsgrad ? state.max_exp_avg_sq.data() : nullptr;
-  for_each_chunk(u.numel, [&](std::int64_t lo, std::int64_t hi) {
-    for (std::int64_t k = lo; k < hi; ++k) {
-      const float p = param[k] * decay;
-      const float g = grad[k] + l2 * p;
-      const float mk = beta1 * m[k] + one_minus_beta1 * g;
-      float vk = beta2 * v[k] + one_minus_beta2 * g * g;
-      m[k] = mk;
-      v[k] = vk;
-      if (amsgrad) vk = v_max[k] = std::max(v_max[k], vk);
-      const float denom = std::sqrt(vk) / bias_correction2_sqrt + eps;
-      param[k] = p - step_size * (mk / denom);
-    }
-  });
+  float* v_max = o.amsgrad ? state.max_exp_avg_sq.data() : nullptr;
+  // AMSGrad as a template parameter keeps the loop branch-free.
+  auto run = [&](auto amsgrad) {
+    for_each_chunk(u.numel, [&](std::int64_t lo, std::int64_t hi) {
+      for (std::int64_t k = lo; k < hi; ++k) {
+        const float p = param[k] * decay;
+        const float g = grad[k] + l2 * p;
+        const float mk = beta1 * m[k] + one_minus_beta1 * g;
+        float vk = beta2 * v[k] + one_minus_beta2 * g * g;
+        m[k] = mk;
+        v[k] = vk;
+        if constexpr (amsgrad) vk = v_max[k] = std::max(v_max[k], vk);
+        const float denom = std::sqrt(vk) / bias_correction2_sqrt + eps;
+        param[k] = p - step_size * (mk / denom);
+      }
+    });
+  };
+  if (o.amsgrad)
+    run(std::true_type{});
+  else
+    run(std::false_type{});
 }
 
 }  // namespace detail

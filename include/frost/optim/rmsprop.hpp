@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -97,33 +98,45 @@ class RMSprop : public BasicOptimizer<RMSpropOptions, RMSpropState> {
     const auto one_minus_alpha = static_cast<float>(1.0 - o.alpha);
     const auto eps = static_cast<float>(o.eps);
     const auto mu = static_cast<float>(o.momentum);
-    const bool centered = o.centered, eps_inside = o.eps_inside_sqrt, lr_in_momentum = o.lr_in_momentum;
-    const bool use_momentum = o.momentum > 0.0;
+    // eps goes either inside or outside the root; adding the other 0 is exact.
+    const float eps_inside = o.eps_inside_sqrt ? eps : 0.0f;
+    const float eps_outside = o.eps_inside_sqrt ? 0.0f : eps;
+    // Momentum: b = mu * b + into_buffer * g / avg; p -= out_of_buffer * b (PyTorch scales at
+    // use, TensorFlow when accumulating).
+    const float into_buffer = o.lr_in_momentum ? lr : 1.0f;
+    const float out_of_buffer = o.lr_in_momentum ? 1.0f : lr;
 
-    detail::for_each_chunk(u.numel, [&](std::int64_t lo, std::int64_t hi) {
-      for (std::int64_t k = lo; k < hi; ++k) {
-        const float g = grad[k] + wd * param[k];
-        const float v = alpha * square_avg[k] + one_minus_alpha * g * g;
-        square_avg[k] = v;
-        float variance = v;
-        if (centered) {
-          const float c = alpha * grad_avg[k] + one_minus_alpha * g;
-          grad_avg[k] = c;
-          // Never negative in exact arithmetic; rounding must not turn it into a NaN.
-          variance = std::max(v - c * c, 0.0f);
+    // The two structural switches become template parameters so each loop is branch-free.
+    auto run = [&](auto centered, auto momentum) {
+      detail::for_each_chunk(u.numel, [&](std::int64_t lo, std::int64_t hi) {
+        for (std::int64_t k = lo; k < hi; ++k) {
+          const float g = grad[k] + wd * param[k];
+          const float v = alpha * square_avg[k] + one_minus_alpha * g * g;
+          square_avg[k] = v;
+          float variance = v;
+          if constexpr (centered) {
+            const float c = alpha * grad_avg[k] + one_minus_alpha * g;
+            grad_avg[k] = c;
+            // Never negative in exact arithmetic; rounding must not turn it into a NaN.
+            variance = std::max(v - c * c, 0.0f);
+          }
+          const float step = g / (std::sqrt(variance + eps_inside) + eps_outside);
+          if constexpr (momentum) {
+            buf[k] = mu * buf[k] + into_buffer * step;
+            param[k] -= out_of_buffer * buf[k];
+          } else {
+            param[k] -= lr * step;
+          }
         }
-        const float avg = eps_inside ? std::sqrt(variance + eps) : std::sqrt(variance) + eps;
-        if (!use_momentum) {
-          param[k] -= lr * (g / avg);
-        } else if (lr_in_momentum) {
-          buf[k] = mu * buf[k] + lr * (g / avg);
-          param[k] -= buf[k];
-        } else {
-          buf[k] = mu * buf[k] + g / avg;
-          param[k] -= lr * buf[k];
-        }
-      }
-    });
+      });
+    };
+    const bool centered = o.centered, momentum = o.momentum > 0.0;
+    using Yes = std::true_type;
+    using No = std::false_type;
+    if (centered && momentum) run(Yes{}, Yes{});
+    else if (centered) run(Yes{}, No{});
+    else if (momentum) run(No{}, Yes{});
+    else run(No{}, No{});
   }
 };
 
