@@ -100,8 +100,6 @@ class GemmTester {
     const PackedWeights packed =
         pack_gemm_weights(k_, n_, view, bias.data(), a_zero_point, kernel);
     REQUIRE(packed.isa() == kernel.isa);
-    // Resized only when needed and never restored: see the note on thread counts in
-    // test_int8_gemm.cpp.
     if (num_threads() != threads_) set_num_threads(threads_);
     std::vector<std::uint8_t> c(static_cast<std::size_t>(m_ * c_stride), 0xA5);
     qu8_gemm(m_, a.data(), a_stride, packed, rq, c.data(), c_stride);
