@@ -1,8 +1,8 @@
 // ImageLoader throughput on a generated folder of 96 JPEGs (quality 90, sides 224..400 px,
 // smooth colour gradients plus noise, so the decoder sees realistic entropy): decode,
 // RandomResizedCrop 224, horizontal flip and ImageNet normalisation, batch 32, with 1 and 2
-// worker threads, and decoding and transforming alone on the calling thread. Counter images/s. The folder is written once to the temp directory and
-// removed at exit.
+// worker threads, and decoding and transforming alone on the calling thread. Counter images/s. The
+// folder is written once to the temp directory and removed at exit.
 //
 //   ./image_loader --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 
@@ -15,12 +15,12 @@
 
 #include <benchmark/benchmark.h>
 
+#include <unistd.h>
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 namespace {
@@ -89,10 +89,9 @@ void BM_DecodeCropFlipNormalize(benchmark::State& state) {
   opt.prefetch_batches = 4;
   frost::data::ImageLoader loader(
       files, opt,
-      frost::data::compose({frost::data::random_resized_crop(224),
-                            frost::data::random_horizontal_flip(),
-                            frost::data::normalize({0.485f, 0.456f, 0.406f},
-                                                   {0.229f, 0.224f, 0.225f})}));
+      frost::data::compose(
+          {frost::data::random_resized_crop(224), frost::data::random_horizontal_flip(),
+           frost::data::normalize({0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f})}));
   std::int64_t images = 0;
   for (auto _ : state) {
     for (const frost::data::Batch& batch : loader) {

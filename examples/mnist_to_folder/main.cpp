@@ -29,8 +29,8 @@
 
 namespace {
 
-const char* const kFashionClasses[10] = {"0_T-shirt_top", "1_Trouser", "2_Pullover", "3_Dress",
-                                         "4_Coat",        "5_Sandal",  "6_Shirt",    "7_Sneaker",
+const char* const kFashionClasses[10] = {"0_T-shirt_top", "1_Trouser",   "2_Pullover", "3_Dress",
+                                         "4_Coat",        "5_Sandal",    "6_Shirt",    "7_Sneaker",
                                          "8_Bag",         "9_Ankle_boot"};
 
 struct Args {
@@ -66,7 +66,8 @@ Args parse(int argc, char** argv) {
 
 std::int64_t write_split(const Args& args, const std::string& idx_split, const std::string& name) {
   const frost::data::IdxDataset ds = frost::data::read_idx_dataset(args.data, idx_split);
-  const std::int64_t count = args.limit >= 0 ? std::min(args.limit, ds.images.count) : ds.images.count;
+  const std::int64_t count =
+      args.limit >= 0 ? std::min(args.limit, ds.images.count) : ds.images.count;
   const std::filesystem::path root = args.out / name;
   for (const char* cls : kFashionClasses) std::filesystem::create_directories(root / cls);
   const std::int64_t rows = ds.images.rows, cols = ds.images.cols;
@@ -76,7 +77,8 @@ std::int64_t write_split(const Args& args, const std::string& idx_split, const s
       auto img = frost::Tensor<std::uint8_t>::empty({rows, cols, 1});
       std::copy_n(ds.images.pixels.data() + i * rows * cols, rows * cols, img.data());
       std::snprintf(file, sizeof file, "%05lld.png", static_cast<long long>(i));
-      frost::io::write_png(root / kFashionClasses[ds.labels[static_cast<std::size_t>(i)]] / file, img);
+      frost::io::write_png(root / kFashionClasses[ds.labels[static_cast<std::size_t>(i)]] / file,
+                           img);
     }
   });
   // Spot check: every 997th image decodes back to exactly the IDX bytes.
@@ -85,10 +87,10 @@ std::int64_t write_split(const Args& args, const std::string& idx_split, const s
     std::snprintf(file, sizeof file, "%05lld.png", static_cast<long long>(i));
     const auto path = root / kFashionClasses[ds.labels[static_cast<std::size_t>(i)]] / file;
     const auto back = frost::io::read_image(path, 1);
-    FROST_CHECK(back.numel() == rows * cols &&
-                    std::equal(back.data(), back.data() + rows * cols,
-                               ds.images.pixels.data() + i * rows * cols),
-                "mnist_to_folder", "'", path.string(), "' does not decode to sample ", i);
+    FROST_CHECK(
+        back.numel() == rows * cols && std::equal(back.data(), back.data() + rows * cols,
+                                                  ds.images.pixels.data() + i * rows * cols),
+        "mnist_to_folder", "'", path.string(), "' does not decode to sample ", i);
   }
   return count;
 }
@@ -99,12 +101,12 @@ int main(int argc, char** argv) {
   try {
     const Args args = parse(argc, argv);
     if (args.threads > 0) frost::set_num_threads(args.threads);
-    for (const auto& [idx_split, name] : {std::pair<std::string, std::string>{"train", "train"},
-                                          {"t10k", "test"}}) {
+    for (const auto& [idx_split, name] :
+         {std::pair<std::string, std::string>{"train", "train"}, {"t10k", "test"}}) {
       const std::int64_t written = write_split(args, idx_split, name);
       const auto listed = frost::data::scan_image_folder(args.out / name);
-      FROST_CHECK(listed.size() == written, "mnist_to_folder", "wrote ", written,
-                  " images but '", (args.out / name).string(), "' lists ", listed.size(),
+      FROST_CHECK(listed.size() == written, "mnist_to_folder", "wrote ", written, " images but '",
+                  (args.out / name).string(), "' lists ", listed.size(),
                   " (was the folder not empty?)");
       std::cout << (args.out / name).string() << ": " << written << " PNG images in "
                 << listed.classes.size() << " classes\n";

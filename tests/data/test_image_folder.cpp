@@ -95,6 +95,14 @@ TEST_CASE("image folder index is written, reused and refreshed on change", "[dat
   const auto with_c = scan_image_folder(root);
   CHECK(with_c.classes == std::vector<std::string>{"a", "b", "c"});
   CHECK(with_c.size() == 4);
+
+  // A damaged index is rebuilt; an index that cannot be written is skipped silently.
+  std::ofstream(root / ".frost-index") << "frost-image-index 1\nfile 7 zzz.png\n";
+  CHECK(scan_image_folder(root).size() == 4);
+  frost::data::ImageFolderOptions unwritable;
+  unwritable.index_path = root / "no-such-dir" / "index";
+  CHECK(scan_image_folder(root, unwritable).size() == 4);
+  CHECK(!std::filesystem::exists(root / "no-such-dir"));
 }
 
 TEST_CASE("image folder errors: missing root, no classes, empty class", "[data][image]") {
@@ -131,7 +139,7 @@ TEST_CASE("list file: paths relative to the list, labels last, comments skipped"
 TEST_CASE("train/validation split is per class, seeded and complete", "[data][image]") {
   ImageFileList list;
   list.classes = {"a", "b"};
-  for (int i = 0; i < 30; ++i) list.samples.push_back({"f" + std::to_string(i), i < 20 ? 0 : 1});
+  for (int i = 0; i < 30; ++i) list.samples.push_back({std::to_string(i) + ".png", i < 20 ? 0 : 1});
   const auto [train, val] = frost::data::split_train_validation(list, 0.25, 7);
   // round(20 * 0.25) = 5 of class a, round(10 * 0.25) = 3 (2.5 rounds away from zero) of b.
   REQUIRE(val.size() == 8);

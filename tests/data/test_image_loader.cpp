@@ -56,7 +56,9 @@ std::vector<Batch> epoch_batches(ImageLoader& loader) {
   return out;
 }
 
-std::vector<float> values(const Tensor<float>& t) { return {t.data(), t.data() + t.numel()}; }
+std::vector<float> values(const Tensor<float>& t) {
+  return {t.data(), t.data() + t.numel()};
+}
 std::vector<std::int32_t> values(const Tensor<std::int32_t>& t) {
   return {t.data(), t.data() + t.numel()};
 }

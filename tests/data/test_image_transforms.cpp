@@ -29,7 +29,8 @@ Image run_transform(const frost::data::Transform& t, Image img, std::uint64_t se
   return img;
 }
 
-void check_pixels(const Image& img, std::int64_t h, std::int64_t w, const std::vector<float>& want) {
+void check_pixels(const Image& img, std::int64_t h, std::int64_t w,
+                  const std::vector<float>& want) {
   REQUIRE(img.height == h);
   REQUIRE(img.width == w);
   REQUIRE(img.pixels.size() == want.size());
@@ -43,7 +44,8 @@ void check_pixels(const Image& img, std::int64_t h, std::int64_t w, const std::v
 
 TEST_CASE("bilinear resize samples like PyTorch with align_corners=False", "[data][image]") {
   // 4x4 -> 2x2: src = 2 (d + 0.5) - 0.5 = 0.5, 2.5, so every output averages a 2x2 block.
-  check_pixels(run_transform(frost::data::resize(2, 2), grid(4, 4)), 2, 2, {5.5f, 7.5f, 25.5f, 27.5f});
+  check_pixels(run_transform(frost::data::resize(2, 2), grid(4, 4)), 2, 2,
+               {5.5f, 7.5f, 25.5f, 27.5f});
   // [0, 1] -> 4 wide: src = -0.25 (clamped to 0), 0.25, 0.75, 1.25 (right tap clamps to 1).
   Image pair{1, 1, 2, {0.0f, 1.0f}};
   check_pixels(run_transform(frost::data::resize(1, 4), pair), 1, 4, {0.0f, 0.25f, 0.75f, 1.0f});
@@ -76,26 +78,29 @@ TEST_CASE("center_crop uses Python rounding and pads larger crops", "[data][imag
                {1, 2, 3, 11, 12, 13, 21, 22, 23});
   // 2x2 -> 4x5: padded by (5-2)//2 = 1 on the left and (4-2)//2 = 1 on top.
   check_pixels(run_transform(frost::data::center_crop(4, 5), grid(2, 2)), 4, 5,
-               {0, 0, 0, 0, 0,  //
-                0, 0, 1, 0, 0,  //
+               {0, 0,  0,  0, 0,  //
+                0, 0,  1,  0, 0,  //
                 0, 10, 11, 0, 0,  //
-                0, 0, 0, 0, 0});
+                0, 0,  0,  0, 0});
 }
 
 TEST_CASE("random_resized_crop: window, fallback, ranges, determinism", "[data][image]") {
   // scale = ratio = 1: the window is the whole 4x4 image, then resized to 2x2.
-  check_pixels(run_transform(frost::data::random_resized_crop(2, 2, {1.0, 1.0}, {1.0, 1.0}), grid(4, 4), 3),
-               2, 2, {5.5f, 7.5f, 25.5f, 27.5f});
+  check_pixels(
+      run_transform(frost::data::random_resized_crop(2, 2, {1.0, 1.0}, {1.0, 1.0}), grid(4, 4), 3),
+      2, 2, {5.5f, 7.5f, 25.5f, 27.5f});
   // ratio 2 on a square: w = round(sqrt(32)) = 6 > 4 on all 10 tries, so the fallback cuts the
   // full width and h = round(4 / 2) = 2 rows from top = (4 - 2) / 2 = 1.
-  check_pixels(run_transform(frost::data::random_resized_crop(2, 4, {1.0, 1.0}, {2.0, 2.0}), grid(4, 4), 5),
-               2, 4, {10, 11, 12, 13, 20, 21, 22, 23});
+  check_pixels(
+      run_transform(frost::data::random_resized_crop(2, 4, {1.0, 1.0}, {2.0, 2.0}), grid(4, 4), 5),
+      2, 4, {10, 11, 12, 13, 20, 21, 22, 23});
   // Default ranges: every window fits, has area within [0.08, 1] of the image and an aspect
   // ratio within [3/4, 4/3] up to the rounding of its sides.
   Generator gen(11);
   int fallbacks = 0;
   for (int i = 0; i < 500; ++i) {
-    const auto box = frost::data::random_resized_crop_box(60, 80, {0.08, 1.0}, {0.75, 4.0 / 3.0}, gen);
+    const auto box =
+        frost::data::random_resized_crop_box(60, 80, {0.08, 1.0}, {0.75, 4.0 / 3.0}, gen);
     REQUIRE(box.top >= 0);
     REQUIRE(box.left >= 0);
     REQUIRE(box.top + box.height <= 60);
@@ -154,7 +159,8 @@ TEST_CASE("color_jitter draws factors in range, seeded", "[data][image]") {
   }
   CHECK(differs);
   const Image four_channels{4, 1, 1, {0, 0, 0, 0}};
-  CHECK_THROWS_AS(run_transform(frost::data::color_jitter(0.1f, 0.1f, 0.1f), four_channels), frost::Error);
+  CHECK_THROWS_AS(run_transform(frost::data::color_jitter(0.1f, 0.1f, 0.1f), four_channels),
+                  frost::Error);
 }
 
 TEST_CASE("to_image converts HWC u8 to CHW floats in [0, 1]", "[data][image]") {

@@ -66,8 +66,8 @@ TEST_CASE("grey and colour conversions follow stb_image", "[io][image]") {
   CHECK(as_vector(as_stored) == as_vector(grey));
   const auto rgb = frost::io::decode_image(png, 3);
   CHECK(rgb.shape() == frost::Shape{2, 2, 3});
-  CHECK(as_vector(rgb) == std::vector<std::uint8_t>{0, 0, 0, 64, 64, 64, 128, 128, 128, 255, 255,
-                                                    255});
+  CHECK(as_vector(rgb) ==
+        std::vector<std::uint8_t>{0, 0, 0, 64, 64, 64, 128, 128, 128, 255, 255, 255});
   // Colour to grey: (77 R + 150 G + 29 B) >> 8. (200, 100, 50): (15400 + 15000 + 1450) >> 8 = 124.
   auto colour = Tensor<std::uint8_t>::from_vector({200, 100, 50}, {1, 1, 3});
   const auto to_grey = frost::io::decode_image(frost::io::encode_png(colour), 1);
@@ -117,8 +117,7 @@ TEST_CASE("bad image files are errors naming the path", "[io][image]") {
     }
   };
   const std::string text = "path label\nnot an image\n";
-  frost_test::write_bytes(dir / "notes.png",
-                          std::vector<std::uint8_t>(text.begin(), text.end()));
+  frost_test::write_bytes(dir / "notes.png", std::vector<std::uint8_t>(text.begin(), text.end()));
   expect_error(dir / "notes.png", "cannot decode");
 
   frost_test::write_bytes(dir / "empty.png", std::vector<std::uint8_t>{});

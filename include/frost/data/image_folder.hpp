@@ -50,20 +50,21 @@ inline const std::vector<std::string> kDefaultImageExtensions = {".png", ".jpg",
 
 struct ImageFolderOptions {
   std::vector<std::string> extensions = kDefaultImageExtensions;  // compared case-insensitively
-  bool use_index = true;          // read and write the cached index
-  std::filesystem::path index_path;  // empty: <root>/.frost-index
+  bool use_index = true;                                          // read and write the cached index
+  std::filesystem::path index_path;                               // empty: <root>/.frost-index
 };
 
 namespace detail {
 
-inline std::string lower(std::string s) {
+inline std::string ascii_lower(std::string s) {
   for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   return s;
 }
 
 inline bool has_extension(const std::filesystem::path& p, const std::vector<std::string>& exts) {
-  const std::string ext = lower(p.extension().string());
-  return std::any_of(exts.begin(), exts.end(), [&](const std::string& e) { return lower(e) == ext; });
+  const std::string ext = ascii_lower(p.extension().string());
+  return std::any_of(exts.begin(), exts.end(),
+                     [&](const std::string& e) { return ascii_lower(e) == ext; });
 }
 
 inline std::int64_t mtime_ns(const std::filesystem::path& dir) {
@@ -98,7 +99,7 @@ inline constexpr const char* kIndexHeader = "frost-image-index 1";
 
 struct FolderIndex {
   std::vector<std::pair<std::int64_t, std::string>> dirs;  // (mtime, path relative to root)
-  ImageFileList list;                                       // paths relative to root
+  ImageFileList list;                                      // paths relative to root
 };
 
 inline bool index_is_fresh(const FolderIndex& index, const std::filesystem::path& root,
@@ -126,7 +127,8 @@ inline bool read_index(const std::filesystem::path& path, FolderIndex& index) {
     } else if (kind == "dir") {
       index.dirs.emplace_back(number, rest);
     } else if (kind == "file") {
-      if (number < 0 || number >= static_cast<std::int64_t>(index.list.classes.size())) return false;
+      if (number < 0 || number >= static_cast<std::int64_t>(index.list.classes.size()))
+        return false;
       index.list.samples.push_back({rest, static_cast<std::int32_t>(number)});
     } else {
       return false;
@@ -168,12 +170,13 @@ inline FolderIndex walk_folder(const std::filesystem::path& root,
         files.push_back(rel);
       }
     }
-    FROST_CHECK(!ec, "scan_image_folder", "'", class_dir.string(), "': cannot list: ",
-                ec.message());
+    FROST_CHECK(!ec, "scan_image_folder", "'", class_dir.string(),
+                "': cannot list: ", ec.message());
     FROST_CHECK(!files.empty(), "scan_image_folder", "class '", classes[label], "' ('",
                 class_dir.string(), "') has no images with the extensions searched for");
     std::sort(files.begin(), files.end());
-    for (auto& f : files) index.list.samples.push_back({std::move(f), static_cast<std::int32_t>(label)});
+    for (auto& f : files)
+      index.list.samples.push_back({std::move(f), static_cast<std::int32_t>(label)});
   }
   return index;
 }
@@ -234,7 +237,8 @@ inline ImageFileList read_image_list(const std::filesystem::path& list_path) {
     FROST_CHECK(used == label_text.size() && label >= 0 && label <= INT32_MAX, "read_image_list",
                 "'", list_path.string(), "' line ", line_no, ": label '", label_text,
                 "' is not a non-negative integer");
-    std::filesystem::path path = line.substr(first, line.find_last_not_of(" \t", split) - first + 1);
+    std::filesystem::path path =
+        line.substr(first, line.find_last_not_of(" \t", split) - first + 1);
     if (path.is_relative()) path = list_path.parent_path() / path;
     list.samples.push_back({std::move(path), static_cast<std::int32_t>(label)});
   }
@@ -252,12 +256,14 @@ inline std::pair<ImageFileList, ImageFileList> split_train_validation(const Imag
   FROST_CHECK(validation_fraction >= 0 && validation_fraction <= 1, "split_train_validation",
               "validation_fraction ", validation_fraction, " is outside [0, 1]");
   std::map<std::int32_t, std::vector<std::size_t>> by_class;
-  for (std::size_t i = 0; i < list.samples.size(); ++i) by_class[list.samples[i].label].push_back(i);
+  for (std::size_t i = 0; i < list.samples.size(); ++i)
+    by_class[list.samples[i].label].push_back(i);
   std::vector<bool> to_validation(list.samples.size(), false);
   Generator gen(seed);
   for (const auto& [label, members] : by_class) {
     const auto n = static_cast<std::int64_t>(members.size());
-    const auto take = static_cast<std::int64_t>(std::llround(static_cast<double>(n) * validation_fraction));
+    const auto take =
+        static_cast<std::int64_t>(std::llround(static_cast<double>(n) * validation_fraction));
     const std::vector<std::int64_t> perm = random_permutation(n, gen);
     for (std::int64_t k = 0; k < take; ++k) {
       to_validation[members[static_cast<std::size_t>(perm[static_cast<std::size_t>(k)])]] = true;

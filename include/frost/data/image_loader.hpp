@@ -53,9 +53,9 @@ struct ImageLoaderOptions {
   bool shuffle = true;
   bool drop_last = false;  // drop the final batch when it is smaller than batch_size
   std::uint64_t seed = 0;
-  int num_workers = 2;       // decoding threads; 0 = decode on the caller, no threads
-  int prefetch_batches = 4;  // batches made or being made ahead of the consumer (>= num_workers)
-  int channels = 3;          // decode to 1 (grey) or 3 (RGB) channels; 0 = as stored
+  int num_workers = 2;          // decoding threads; 0 = decode on the caller, no threads
+  int prefetch_batches = 4;     // batches made or being made ahead of the consumer (>= num_workers)
+  int channels = 3;             // decode to 1 (grey) or 3 (RGB) channels; 0 = as stored
   bool skip_bad_files = false;  // warn and drop unreadable images instead of throwing
 };
 
@@ -127,7 +127,8 @@ class ImageLoader {
       stop_ = false;
       next_to_make_ = 0;
       ready_.clear();
-      for (int w = 0; w < options_.num_workers; ++w) workers_.emplace_back([this] { worker_loop(); });
+      for (int w = 0; w < options_.num_workers; ++w)
+        workers_.emplace_back([this] { worker_loop(); });
     }
   }
 
@@ -243,8 +244,9 @@ class ImageLoader {
         const Image& first = images.front();
         FROST_CHECK(img->channels == first.channels && img->height == first.height &&
                         img->width == first.width,
-                    "ImageLoader", "'", files_.samples[static_cast<std::size_t>(sample)].path.string(),
-                    "' gives a ", img->channels, "x", img->height, "x", img->width,
+                    "ImageLoader", "'",
+                    files_.samples[static_cast<std::size_t>(sample)].path.string(), "' gives a ",
+                    img->channels, "x", img->height, "x", img->width,
                     " sample but the batch's first is ", first.channels, "x", first.height, "x",
                     first.width, "; add a resize or crop to the transform");
       }

@@ -99,8 +99,9 @@ inline LinearTaps linear_taps(std::int64_t in, std::int64_t out) {
 // Bilinear resize of the whole image to height x width (see detail::linear_taps).
 inline Image resize_bilinear(const Image& img, std::int64_t height, std::int64_t width) {
   detail::check_image(img, "resize");
-  FROST_CHECK(height > 0 && width > 0 && img.height > 0 && img.width > 0, "resize", "cannot resize ",
-              img.channels, "x", img.height, "x", img.width, " to ", height, "x", width);
+  FROST_CHECK(height > 0 && width > 0 && img.height > 0 && img.width > 0, "resize",
+              "cannot resize ", img.channels, "x", img.height, "x", img.width, " to ", height, "x",
+              width);
   const detail::LinearTaps ys = detail::linear_taps(img.height, height);
   const detail::LinearTaps xs = detail::linear_taps(img.width, width);
   Image out{img.channels, height, width,
@@ -139,7 +140,8 @@ inline Image crop(const Image& img, std::int64_t top, std::int64_t left, std::in
     for (std::int64_t y = 0; y < height; ++y) {
       const std::int64_t src_y = y + top;
       if (src_y < 0 || src_y >= img.height) continue;
-      std::copy_n(detail::row(img, c, src_y) + x_begin + left, x_end - x_begin, &out.at(c, y, x_begin));
+      std::copy_n(detail::row(img, c, src_y) + x_begin + left, x_end - x_begin,
+                  &out.at(c, y, x_begin));
     }
   }
   return out;
@@ -161,9 +163,8 @@ inline Transform resize_shorter_side(std::int64_t size) {
                 img.width, " image");
     const std::int64_t shorter = std::min(img.height, img.width);
     const std::int64_t longer = std::max(img.height, img.width);
-    const auto new_long = static_cast<std::int64_t>(static_cast<double>(size) *
-                                                    static_cast<double>(longer) /
-                                                    static_cast<double>(shorter));
+    const auto new_long = static_cast<std::int64_t>(
+        static_cast<double>(size) * static_cast<double>(longer) / static_cast<double>(shorter));
     if (img.width <= img.height) {
       img = resize_bilinear(img, new_long, size);
     } else {
@@ -187,7 +188,9 @@ inline Transform center_crop(std::int64_t height, std::int64_t width) {
   };
 }
 
-inline Transform center_crop(std::int64_t size) { return center_crop(size, size); }
+inline Transform center_crop(std::int64_t size) {
+  return center_crop(size, size);
+}
 
 // The (top, left, height, width) window RandomResizedCrop cuts, as torchvision's get_params:
 // up to 10 tries of area ~ U(scale) * H * W and log-aspect ~ U(log ratio), kept when it fits;
@@ -207,8 +210,10 @@ inline CropBox random_resized_crop_box(std::int64_t height, std::int64_t width,
     const std::int64_t w = detail::round_half_even(std::sqrt(target_area * aspect));
     const std::int64_t h = detail::round_half_even(std::sqrt(target_area / aspect));
     if (0 < w && w <= width && 0 < h && h <= height) {
-      const auto top = static_cast<std::int64_t>(gen.uniform_int(static_cast<std::uint64_t>(height - h + 1)));
-      const auto left = static_cast<std::int64_t>(gen.uniform_int(static_cast<std::uint64_t>(width - w + 1)));
+      const auto top =
+          static_cast<std::int64_t>(gen.uniform_int(static_cast<std::uint64_t>(height - h + 1)));
+      const auto left =
+          static_cast<std::int64_t>(gen.uniform_int(static_cast<std::uint64_t>(width - w + 1)));
       return {top, left, h, w};
     }
   }
@@ -241,16 +246,20 @@ inline Transform random_resized_crop(std::int64_t height, std::int64_t width,
   };
 }
 
-inline Transform random_resized_crop(std::int64_t size) { return random_resized_crop(size, size); }
+inline Transform random_resized_crop(std::int64_t size) {
+  return random_resized_crop(size, size);
+}
 
 namespace detail {
 
 // torchvision's rgb_to_grayscale weights (ITU-R 601-2 luma).
-inline float luma(float r, float g, float b) { return 0.2989f * r + 0.587f * g + 0.114f * b; }
+inline float luma(float r, float g, float b) {
+  return 0.2989f * r + 0.587f * g + 0.114f * b;
+}
 
 // img = clamp(f * img + (1 - f) * other, 0, 1), torchvision's _blend for float images.
-inline void blend_into(Image& img, float f, const std::vector<float>& other_plane, float other_scalar,
-                       bool use_plane) {
+inline void blend_into(Image& img, float f, const std::vector<float>& other_plane,
+                       float other_scalar, bool use_plane) {
   const std::int64_t plane = img.height * img.width;
   for (std::int64_t c = 0; c < img.channels; ++c) {
     float* p = img.pixels.data() + c * plane;
@@ -265,11 +274,11 @@ inline std::vector<float> grayscale_plane(const Image& img) {
   const std::int64_t plane = img.height * img.width;
   std::vector<float> g(static_cast<std::size_t>(plane));
   for (std::int64_t i = 0; i < plane; ++i) {
-    g[static_cast<std::size_t>(i)] =
-        img.channels == 3 ? luma(img.pixels[static_cast<std::size_t>(i)],
-                                 img.pixels[static_cast<std::size_t>(plane + i)],
-                                 img.pixels[static_cast<std::size_t>(2 * plane + i)])
-                          : img.pixels[static_cast<std::size_t>(i)];
+    g[static_cast<std::size_t>(i)] = img.channels == 3
+                                         ? luma(img.pixels[static_cast<std::size_t>(i)],
+                                                img.pixels[static_cast<std::size_t>(plane + i)],
+                                                img.pixels[static_cast<std::size_t>(2 * plane + i)])
+                                         : img.pixels[static_cast<std::size_t>(i)];
   }
   return g;
 }
@@ -287,7 +296,8 @@ inline void adjust_contrast(Image& img, float factor) {
   const std::vector<float> grey = detail::grayscale_plane(img);
   double sum = 0;
   for (const float v : grey) sum += v;
-  const float mean = grey.empty() ? 0.0f : static_cast<float>(sum / static_cast<double>(grey.size()));
+  const float mean =
+      grey.empty() ? 0.0f : static_cast<float>(sum / static_cast<double>(grey.size()));
   detail::blend_into(img, factor, {}, mean, false);
 }
 

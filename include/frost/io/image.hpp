@@ -14,8 +14,8 @@
 // grey; decode_image rejects such a file instead, because a silently half-grey training image
 // is worse than an error (see detail::jpeg_is_truncated).
 
+#include <algorithm>
 #include <cstdint>
-#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <ostream>
@@ -69,8 +69,8 @@ inline Tensor<std::uint8_t> decode_image(const std::uint8_t* data, std::size_t s
   FROST_CHECK(!detail::jpeg_is_truncated(data, size), "decode_image", "'", name,
               "': truncated JPEG (no end-of-image marker after the last scan)");
   int width = 0, height = 0, stored = 0;
-  std::unique_ptr<stbi_uc, detail::StbiFree> pixels(stbi_load_from_memory(
-      data, static_cast<int>(size), &width, &height, &stored, channels));
+  std::unique_ptr<stbi_uc, detail::StbiFree> pixels(
+      stbi_load_from_memory(data, static_cast<int>(size), &width, &height, &stored, channels));
   // stb keeps the failure reason in a thread-local, so this is safe on loader threads.
   FROST_CHECK(pixels != nullptr, "decode_image", "'", name, "': cannot decode (",
               stbi_failure_reason() ? stbi_failure_reason() : "unknown reason", ")");
