@@ -20,7 +20,7 @@
 // the shared pool, so the training loop's parallel ops never wait for them. Decoding errors are
 // a frost::Error naming the file, re-thrown by next() when the consumer reaches that batch, or,
 // with skip_bad_files, a warning on stderr and a batch one sample shorter (the same samples are
-// skipped whatever the worker count).
+// skipped whatever the worker count; a batch whose every file is bad has shape [0, 0, 0, 0]).
 
 #include <algorithm>
 #include <condition_variable>
@@ -248,7 +248,7 @@ class ImageLoader {
                     files_.samples[static_cast<std::size_t>(sample)].path.string(), "' gives a ",
                     img->channels, "x", img->height, "x", img->width,
                     " sample but the batch's first is ", first.channels, "x", first.height, "x",
-                    first.width, "; add a resize or crop to the transform");
+                    first.width, "; set channels and add a resize or crop to the transform");
       }
       images.push_back(std::move(*img));
       labels.push_back(files_.samples[static_cast<std::size_t>(sample)].label);
