@@ -54,15 +54,19 @@ inline Tensor<T> max_pool2d(const Tensor<T>& x, Size2d kernel_size, Size2d strid
   const auto g = detail::pool2d_geometry("max_pool2d", x.shape(), kernel_size, stride, padding, dilation, ceil_mode);
   const Tensor<T> xc = x.detach().contiguous();
   Tensor<T> y = Tensor<T>::empty({g.batch, g.channels, g.output_height(), g.output_width()});
-  auto indices = std::make_shared<std::vector<std::int64_t>>(static_cast<std::size_t>(y.numel()));
-  kernels::fp32::max_pool2d_forward(g, xc.data(), y.data(), indices->data());
-  if (autograd::should_record(x))
-    autograd::record("max_pool2d", y, {x}, [g, indices, x_shape = x.shape()](const Tensor<T>& grad) {
-      const Tensor<T> go = grad.contiguous();
-      Tensor<T> gx = Tensor<T>::empty(x_shape);
-      kernels::fp32::max_pool2d_backward(g, go.data(), indices->data(), gx.data());
-      return std::vector<Tensor<T>>{gx};
-    });
+  if (!autograd::should_record(x)) {
+    kernels::fp32::max_pool2d_forward(g, xc.data(), y.data(), static_cast<std::int32_t*>(nullptr));
+    return y;
+  }
+  // int32 plane offsets from the tensor allocator (reused buffers, no zero-fill).
+  const Tensor<std::int32_t> indices = Tensor<std::int32_t>::empty(y.shape());
+  kernels::fp32::max_pool2d_forward(g, xc.data(), y.data(), indices.data());
+  autograd::record("max_pool2d", y, {x}, [g, indices, x_shape = x.shape()](const Tensor<T>& grad) {
+    const Tensor<T> go = grad.contiguous();
+    Tensor<T> gx = Tensor<T>::empty(x_shape);
+    kernels::fp32::max_pool2d_backward(g, go.data(), indices.data(), gx.data());
+    return std::vector<Tensor<T>>{gx};
+  });
   return y;
 }
 
