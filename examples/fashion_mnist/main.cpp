@@ -25,21 +25,7 @@
 #include <thread>
 #include <vector>
 
-#include <frost/data/dataset.hpp>
-#include <frost/data/loader.hpp>
-#include <frost/data/transforms.hpp>
-#include <frost/nn/activation.hpp>
-#include <frost/nn/batch_norm.hpp>
-#include <frost/nn/conv.hpp>
-#include <frost/nn/flatten.hpp>
-#include <frost/nn/init.hpp>
-#include <frost/nn/linear.hpp>
-#include <frost/nn/pooling.hpp>
-#include <frost/nn/sequential.hpp>
-#include <frost/nn/serialize.hpp>
-#include <frost/ops/loss.hpp>
-#include <frost/ops/reduction.hpp>
-#include <frost/optim/sgd.hpp>
+#include <frost/frost.hpp>
 
 namespace nn = frost::nn;
 using frost::Tensor;
