@@ -24,7 +24,7 @@ namespace frost::kernels {
 enum class Isa {
   scalar,      // portable C++; the reference every other path must match bit for bit
   avx2,        // x86-64 AVX2 (+FMA for the float parts)
-  avx512vnni,  // x86-64 AVX-512 F/BW/VL + VNNI (512-bit vpdpbusd)
+  avx512vnni,  // x86-64 AVX-512 F/BW/DQ/VL + VNNI (512-bit vpdpbusd)
   neon,        // aarch64 Advanced SIMD, widening multiplies
   neondot,     // aarch64 with the dot-product extension (sdot / udot)
 };
@@ -55,6 +55,7 @@ struct CpuFeatures {
   bool fma = false;
   bool avx512f = false;
   bool avx512bw = false;
+  bool avx512dq = false;
   bool avx512vl = false;
   bool avx512vnni = false;
   bool neon = false;
@@ -70,6 +71,7 @@ inline CpuFeatures detect_cpu_features() {
   f.fma = __builtin_cpu_supports("fma");
   f.avx512f = __builtin_cpu_supports("avx512f");
   f.avx512bw = __builtin_cpu_supports("avx512bw");
+  f.avx512dq = __builtin_cpu_supports("avx512dq");
   f.avx512vl = __builtin_cpu_supports("avx512vl");
   f.avx512vnni = __builtin_cpu_supports("avx512vnni");
 #elif FROST_ARCH_AARCH64
@@ -91,11 +93,22 @@ inline bool isa_supported(Isa isa) {
   switch (isa) {
     case Isa::scalar: return true;
     case Isa::avx2: return f.avx2 && f.fma;
-    case Isa::avx512vnni: return f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni;
+    case Isa::avx512vnni:  // the features FROST_TARGET_AVX512VNNI compiles for
+      return f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl && f.avx512vnni;
     case Isa::neon: return f.neon;
     case Isa::neondot: return f.neon && f.neon_dot;
   }
   return false;
+}
+
+// The next path to try when a kernel family has no kernel for `isa`: every path a CPU can run
+// implies the one returned (VNNI CPUs have AVX2, dot-product CPUs have NEON), down to scalar.
+inline constexpr Isa fallback_isa(Isa isa) {
+  switch (isa) {
+    case Isa::avx512vnni: return Isa::avx2;
+    case Isa::neondot: return Isa::neon;
+    default: return Isa::scalar;
+  }
 }
 
 inline Isa best_isa() {

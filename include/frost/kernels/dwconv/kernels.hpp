@@ -60,19 +60,9 @@ inline constexpr DwconvKernel kDwconvKernels[] = {
     {"qu8_dwconv_minmax_fp32_general__scalar", Isa::scalar, 0, 0, 0, 0, 1, &dwconv::dwconv_general_scalar},
 };
 
-// The path to try when an ISA has no kernel for a shape (or none at all, like neondot, whose
-// widening NEON kernels need no dot product).
-inline Isa dwconv_fallback_isa(Isa isa) {
-  switch (isa) {
-    case Isa::avx512vnni: return Isa::avx2;
-    case Isa::neondot: return Isa::neon;
-    default: return Isa::scalar;
-  }
-}
-
 // The kernel dispatch runs for `g` on `isa` (default: the active path).
 inline const DwconvKernel& select_dwconv_kernel(const DwconvGeometry& g, Isa isa = active_isa()) {
-  for (Isa candidate = isa;; candidate = dwconv_fallback_isa(candidate)) {
+  for (Isa candidate = isa;; candidate = fallback_isa(candidate)) {
     for (const DwconvKernel& k : kDwconvKernels)
       if (k.isa == candidate && k.handles(g)) return k;
     if (candidate == Isa::scalar) break;

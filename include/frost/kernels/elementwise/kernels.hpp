@@ -76,20 +76,11 @@ inline constexpr ElementwiseKernel<ChannelSumsFn> kChannelSumsKernels[] = {
     {"qu8_gavgpool_sum__scalar", Isa::scalar, &elementwise::channel_sums_scalar},
 };
 
-// The path to try when a list has no kernel for an ISA.
-inline Isa elementwise_fallback_isa(Isa isa) {
-  switch (isa) {
-    case Isa::avx512vnni: return Isa::avx2;
-    case Isa::neondot: return Isa::neon;
-    default: return Isa::scalar;
-  }
-}
-
 // The kernel of `list` that dispatch runs on `isa` (default: the active path).
 template <class Fn, std::size_t N>
 inline const ElementwiseKernel<Fn>& select_elementwise_kernel(const ElementwiseKernel<Fn> (&list)[N],
                                                               Isa isa = active_isa()) {
-  for (Isa candidate = isa;; candidate = elementwise_fallback_isa(candidate)) {
+  for (Isa candidate = isa;; candidate = fallback_isa(candidate)) {
     for (const ElementwiseKernel<Fn>& k : list)
       if (k.isa == candidate) return k;
     if (candidate == Isa::scalar) break;
