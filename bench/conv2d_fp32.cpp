@@ -3,7 +3,8 @@
 // 112x112 .. 7x7), plus a batch-32 28x28 3x3 convolution like the Fashion-MNIST example's, each
 // with 1 thread and with every core. Counter GFLOPS = 2 * multiply-adds / second, in GFLOP/s.
 //
-//   ./conv2d_fp32 --benchmark_repetitions=5 --benchmark_report_aggregates_only=true   (read the medians)
+//   ./conv2d_fp32 --benchmark_repetitions=5 --benchmark_report_aggregates_only=true   (read the
+//   medians)
 
 #include <frost/core/parallel.hpp>
 #include <frost/kernels/fp32/conv2d.hpp>
@@ -56,7 +57,8 @@ Conv2dGeometry geometry(const Layer& l) {
 
 std::vector<float> filled(std::int64_t n) {
   std::vector<float> v(static_cast<std::size_t>(n));
-  for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>((i * 7919 % 1000) * 1e-3 - 0.5);
+  for (std::size_t i = 0; i < v.size(); ++i)
+    v[i] = static_cast<float>((i * 7919 % 1000) * 1e-3 - 0.5);
   return v;
 }
 
@@ -87,24 +89,27 @@ void run(benchmark::State& state, const Layer& layer, Pass pass, int threads) {
     }
     benchmark::ClobberMemory();
   }
-  state.counters["GFLOPS"] =
-      benchmark::Counter(2e-9 * static_cast<double>(g.macs()), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOPS"] = benchmark::Counter(2e-9 * static_cast<double>(g.macs()),
+                                                benchmark::Counter::kIsIterationInvariantRate);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   const int all_cores = frost::num_threads();
-  const std::pair<Pass, const char*> passes[] = {
-      {Pass::forward, "forward"}, {Pass::backward_input, "backward_input"}, {Pass::backward_weight, "backward_weight"}};
+  const std::pair<Pass, const char*> passes[] = {{Pass::forward, "forward"},
+                                                 {Pass::backward_input, "backward_input"},
+                                                 {Pass::backward_weight, "backward_weight"}};
   for (const auto& [pass, pass_name] : passes)
     for (const Layer& layer : kLayers)
       for (int threads : {1, all_cores}) {
-        const std::string name =
-            std::string("conv2d_fp32_") + pass_name + "/" + layer.name + "/threads:" + std::to_string(threads);
-        benchmark::RegisterBenchmark(name.c_str(), [&layer, pass = pass, threads](benchmark::State& s) {
-          run(s, layer, pass, threads);
-        })->UseRealTime()->Unit(benchmark::kMicrosecond);
+        const std::string name = std::string("conv2d_fp32_") + pass_name + "/" + layer.name +
+                                 "/threads:" + std::to_string(threads);
+        benchmark::RegisterBenchmark(
+            name.c_str(),
+            [&layer, pass = pass, threads](benchmark::State& s) { run(s, layer, pass, threads); })
+            ->UseRealTime()
+            ->Unit(benchmark::kMicrosecond);
         if (all_cores == 1) break;
       }
   benchmark::Initialize(&argc, argv);

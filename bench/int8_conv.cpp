@@ -12,8 +12,8 @@
 
 // Eigen's AVX-512 code trips GCC 12's false -Wmaybe-uninitialized on _mm512_undefined (PR 105593).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <Eigen/Core>
 #include <benchmark/benchmark.h>
+#include <Eigen/Core>
 
 #include <cstdint>
 #include <string>
@@ -71,7 +71,8 @@ void qu8_conv_benchmark(benchmark::State& state, const frost::kernels::GemmKerne
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
-  state.counters["GOPS"] = benchmark::Counter(gops(g), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GOPS"] =
+      benchmark::Counter(gops(g), benchmark::Counter::kIsIterationInvariantRate);
 }
 
 // The same convolution in FP32: im2col (skipped for 1x1 stride 1) then an Eigen GEMM.
@@ -104,7 +105,8 @@ void f32_conv_eigen_benchmark(benchmark::State& state, Conv2dGeometry g) {
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
-  state.counters["GOPS"] = benchmark::Counter(gops(g), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GOPS"] =
+      benchmark::Counter(gops(g), benchmark::Counter::kIsIterationInvariantRate);
 }
 
 }  // namespace

@@ -22,8 +22,11 @@ struct Shape {
   int kernel, stride;
 };
 
-constexpr Shape kShapes[] = {
-    {112, 112, 96, 3, 2}, {56, 56, 144, 3, 1}, {28, 28, 240, 5, 1}, {14, 14, 480, 5, 1}, {7, 7, 1152, 5, 1}};
+constexpr Shape kShapes[] = {{112, 112, 96, 3, 2},
+                             {56, 56, 144, 3, 1},
+                             {28, 28, 240, 5, 1},
+                             {14, 14, 480, 5, 1},
+                             {7, 7, 1152, 5, 1}};
 
 frost::kernels::DwconvGeometry geometry(const Shape& s) {
   frost::kernels::DwconvGeometry g;
@@ -37,8 +40,9 @@ frost::kernels::DwconvGeometry geometry(const Shape& s) {
 }
 
 std::string shape_name(const Shape& s) {
-  return std::to_string(s.height) + "x" + std::to_string(s.width) + "x" + std::to_string(s.channels) + "_" +
-         std::to_string(s.kernel) + "x" + std::to_string(s.kernel) + "s" + std::to_string(s.stride);
+  return std::to_string(s.height) + "x" + std::to_string(s.width) + "x" +
+         std::to_string(s.channels) + "_" + std::to_string(s.kernel) + "x" +
+         std::to_string(s.kernel) + "s" + std::to_string(s.stride);
 }
 
 void set_gops(benchmark::State& state, std::int64_t macs) {
@@ -53,16 +57,18 @@ void int8_dwconv(benchmark::State& state, Shape s, const frost::kernels::DwconvK
   std::vector<std::uint8_t> input(static_cast<std::size_t>(s.height * s.width) * C);
   for (std::size_t i = 0; i < input.size(); ++i) input[i] = static_cast<std::uint8_t>(i * 7 + 3);
   std::vector<std::int8_t> weights(C * taps);
-  for (std::size_t i = 0; i < weights.size(); ++i) weights[i] = static_cast<std::int8_t>(i * 13 % 255 - 127);
+  for (std::size_t i = 0; i < weights.size(); ++i)
+    weights[i] = static_cast<std::int8_t>(i * 13 % 255 - 127);
   std::vector<std::int32_t> bias(C);
   std::vector<float> scales(C);
   for (std::size_t c = 0; c < C; ++c) {
     bias[c] = static_cast<std::int32_t>(c % 2001) - 1000;
     scales[c] = 1e-3f * (1.0f + float(c % 7) / 7.0f);
   }
-  const auto packed = frost::kernels::pack_dwconv_weights(s.channels, s.kernel, s.kernel, weights.data(),
-                                                          bias.data(), scales, 128, {128, 0, 255});
-  std::vector<std::uint8_t> output(static_cast<std::size_t>(g.output_height() * g.output_width()) * C);
+  const auto packed = frost::kernels::pack_dwconv_weights(
+      s.channels, s.kernel, s.kernel, weights.data(), bias.data(), scales, 128, {128, 0, 255});
+  std::vector<std::uint8_t> output(static_cast<std::size_t>(g.output_height() * g.output_width()) *
+                                   C);
   for (auto _ : state) {
     frost::kernels::dwconv_nhwc(g, packed, input.data(), output.data(), *kernel);
     benchmark::DoNotOptimize(output.data());
@@ -84,9 +90,11 @@ void fp32_dwconv(benchmark::State& state, Shape s) {
   std::vector<float> weights(static_cast<std::size_t>(s.channels * s.kernel * s.kernel));
   for (std::size_t i = 0; i < weights.size(); ++i) weights[i] = float(i % 11) * 0.05f - 0.25f;
   std::vector<float> bias(static_cast<std::size_t>(s.channels), 0.1f);
-  std::vector<float> output(static_cast<std::size_t>(s.channels * g.output_height() * g.output_width()));
+  std::vector<float> output(
+      static_cast<std::size_t>(s.channels * g.output_height() * g.output_width()));
   for (auto _ : state) {
-    frost::kernels::fp32::depthwise_conv2d_forward(g, input.data(), weights.data(), bias.data(), output.data());
+    frost::kernels::fp32::depthwise_conv2d_forward(g, input.data(), weights.data(), bias.data(),
+                                                   output.data());
     benchmark::DoNotOptimize(output.data());
     benchmark::ClobberMemory();
   }
@@ -104,7 +112,8 @@ int main(int argc, char** argv) {
       if (k.isa != isa) continue;  // a fallback: benchmarked under its own ISA
       const std::string name = std::string(k.name) + "/" + shape_name(s);
       if (frost::kernels::isa_supported(isa))
-        benchmark::RegisterBenchmark(name.c_str(), int8_dwconv, s, &k)->Unit(benchmark::kMicrosecond);
+        benchmark::RegisterBenchmark(name.c_str(), int8_dwconv, s, &k)
+            ->Unit(benchmark::kMicrosecond);
       else
         benchmark::RegisterBenchmark(name.c_str(), [](benchmark::State& state) {
           state.SkipWithError("this CPU lacks the path's ISA");

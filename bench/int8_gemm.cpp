@@ -13,8 +13,8 @@
 
 // Eigen's AVX-512 code trips GCC 12's false -Wmaybe-uninitialized on _mm512_undefined (PR 105593).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <Eigen/Core>
 #include <benchmark/benchmark.h>
+#include <Eigen/Core>
 
 #include <cstdint>
 #include <cstdlib>
@@ -30,7 +30,7 @@ struct Shape {
 
 // FrostNet-S 1.0 pointwise convolutions at 224x224 (M x N x K), then 1024^3.
 constexpr Shape kShapes[] = {{12544, 96, 16}, {3136, 144, 24}, {784, 240, 40},
-                             {196, 480, 80},  {196, 576, 96}, {49, 1152, 192},
+                             {196, 480, 80},  {196, 576, 96},  {49, 1152, 192},
                              {49, 1280, 320}, {1, 1000, 1280}, {1024, 1024, 1024}};
 
 std::string shape_name(const Shape& s) {

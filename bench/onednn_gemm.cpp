@@ -28,7 +28,7 @@ struct Shape {
 };
 
 constexpr Shape kShapes[] = {{12544, 96, 16}, {3136, 144, 24}, {784, 240, 40},
-                             {196, 480, 80},  {196, 576, 96}, {49, 1152, 192},
+                             {196, 480, 80},  {196, 576, 96},  {49, 1152, 192},
                              {49, 1280, 320}, {1, 1000, 1280}, {1024, 1024, 1024}};
 
 void onednn_matmul(benchmark::State& state, Shape s) {
@@ -58,7 +58,8 @@ void onednn_matmul(benchmark::State& state, Shape s) {
   auto* a_data = static_cast<std::uint8_t*>(a.get_data_handle());
   for (std::int64_t i = 0; i < s.m * s.k; ++i) a_data[i] = static_cast<std::uint8_t>(i * 7 + 3);
   auto* b_data = static_cast<std::int8_t*>(b_plain.get_data_handle());
-  for (std::int64_t i = 0; i < s.k * s.n; ++i) b_data[i] = static_cast<std::int8_t>(i * 13 % 255 - 127);
+  for (std::int64_t i = 0; i < s.k * s.n; ++i)
+    b_data[i] = static_cast<std::int8_t>(i * 13 % 255 - 127);
   auto* bias_data = static_cast<std::int32_t*>(bias.get_data_handle());
   for (std::int64_t i = 0; i < s.n; ++i) bias_data[i] = static_cast<std::int32_t>(i % 2001 - 1000);
   dnnl::reorder(b_plain, b).execute(stream, b_plain, b);  // packing, outside the timing
@@ -66,8 +67,9 @@ void onednn_matmul(benchmark::State& state, Shape s) {
 
   const dnnl::matmul matmul(pd);
   for (auto _ : state) {
-    matmul.execute(stream, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_BIAS, bias},
-                            {DNNL_ARG_DST, c}});
+    matmul.execute(
+        stream,
+        {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, c}});
     stream.wait();
   }
   state.counters["GOPS"] = benchmark::Counter(2.0 * double(s.m) * double(s.n) * double(s.k) * 1e-9,

@@ -74,17 +74,28 @@ Args parse_args(int argc, char** argv) {
       return argv[++i];
     };
     try {
-      if (flag == "--epochs") args.epochs = std::stoi(next());
-      else if (flag == "--batch-size") args.batch_size = std::stoll(next());
-      else if (flag == "--lr") args.lr = std::stod(next());
-      else if (flag == "--threads") args.threads = std::stoi(next());
-      else if (flag == "--seed") args.seed = std::stoull(next());
-      else if (flag == "--data") args.data = next();
-      else if (flag == "--augment") args.augment = true;
-      else if (flag == "--save") args.save = next();
-      else if (flag == "--benchmark") args.benchmark_steps = std::stoi(next());
-      else if (flag == "--profile") args.profile = true;
-      else if (flag == "--help" || flag == "-h") usage(0);
+      if (flag == "--epochs")
+        args.epochs = std::stoi(next());
+      else if (flag == "--batch-size")
+        args.batch_size = std::stoll(next());
+      else if (flag == "--lr")
+        args.lr = std::stod(next());
+      else if (flag == "--threads")
+        args.threads = std::stoi(next());
+      else if (flag == "--seed")
+        args.seed = std::stoull(next());
+      else if (flag == "--data")
+        args.data = next();
+      else if (flag == "--augment")
+        args.augment = true;
+      else if (flag == "--save")
+        args.save = next();
+      else if (flag == "--benchmark")
+        args.benchmark_steps = std::stoi(next());
+      else if (flag == "--profile")
+        args.profile = true;
+      else if (flag == "--help" || flag == "-h")
+        usage(0);
       else {
         std::cerr << "fashion_mnist: unknown flag " << flag << "\n";
         usage(1);
@@ -94,7 +105,8 @@ Args parse_args(int argc, char** argv) {
       usage(1);
     }
   }
-  if (args.epochs < 1 || args.batch_size < 1 || args.threads < 1 || !(args.lr > 0) || args.benchmark_steps < 0) {
+  if (args.epochs < 1 || args.batch_size < 1 || args.threads < 1 || !(args.lr > 0) ||
+      args.benchmark_steps < 0) {
     std::cerr << "fashion_mnist: --epochs, --batch-size, --threads and --lr must be positive\n";
     usage(1);
   }
@@ -102,8 +114,10 @@ Args parse_args(int argc, char** argv) {
 }
 
 std::shared_ptr<nn::Module> conv_bn_relu(nn::Sequential& net, std::int64_t in, std::int64_t out) {
-  auto conv = net.push_back(std::make_shared<nn::Conv2d>(in, out, 3, nn::Conv2dOptions{.padding = 1, .bias = false}));
-  nn::init::kaiming_normal_(conv->weight(), 0.0, nn::init::FanMode::kFanOut, nn::init::Nonlinearity::kReLU);
+  auto conv = net.push_back(
+      std::make_shared<nn::Conv2d>(in, out, 3, nn::Conv2dOptions{.padding = 1, .bias = false}));
+  nn::init::kaiming_normal_(conv->weight(), 0.0, nn::init::FanMode::kFanOut,
+                            nn::init::Nonlinearity::kReLU);
   net.push_back(std::make_shared<nn::BatchNorm2d>(out));
   return net.push_back(std::make_shared<nn::ReLU>());
 }
@@ -126,12 +140,17 @@ double one_cycle_lr(double peak, std::int64_t step, std::int64_t total) {
   const double warmup = kWarmupFraction * static_cast<double>(total);
   const double s = static_cast<double>(step);
   constexpr double kStartDiv = 25.0, kFinalDiv = 1e4;  // OneCycleLR's defaults
-  const auto cosine = [](double from, double to, double t) { return to + (from - to) * 0.5 * (1 + std::cos(M_PI * t)); };
+  const auto cosine = [](double from, double to, double t) {
+    return to + (from - to) * 0.5 * (1 + std::cos(M_PI * t));
+  };
   if (s <= warmup) return cosine(peak / kStartDiv, peak, s / std::max(warmup - 1.0, 1.0));
-  return cosine(peak, peak / kStartDiv / kFinalDiv, (s - warmup) / std::max(total - warmup - 1.0, 1.0));
+  return cosine(peak, peak / kStartDiv / kFinalDiv,
+                (s - warmup) / std::max(total - warmup - 1.0, 1.0));
 }
 
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 std::string format_duration(double seconds) {
   const int s = static_cast<int>(std::lround(seconds));
@@ -145,13 +164,15 @@ class ProgressBar {
  public:
   ProgressBar(int epoch, std::int64_t total) : epoch_(epoch), total_(total), start_(Clock::now()) {}
 
-  void update(std::int64_t done, std::int64_t images, double loss, double accuracy, bool force = false) {
+  void update(std::int64_t done, std::int64_t images, double loss, double accuracy,
+              bool force = false) {
     const auto now = Clock::now();
     if (!force && now - last_draw_ < std::chrono::milliseconds(100)) return;
     last_draw_ = now;
     const double elapsed = seconds_since(start_);
     const double rate = elapsed > 0 ? static_cast<double>(images) / elapsed : 0.0;
-    const double eta = done > 0 ? elapsed * static_cast<double>(total_ - done) / static_cast<double>(done) : 0.0;
+    const double eta =
+        done > 0 ? elapsed * static_cast<double>(total_ - done) / static_cast<double>(done) : 0.0;
     constexpr int kWidth = 24;
     const int filled = static_cast<int>(kWidth * done / std::max<std::int64_t>(total_, 1));
     std::printf("\repoch %d [%s%s] %lld/%lld loss %.4f acc %.2f%% %.0f img/s ETA %s ", epoch_,
@@ -171,7 +192,8 @@ class ProgressBar {
 std::int64_t count_correct(const Tensor<float>& logits, const Tensor<std::int32_t>& labels) {
   const Tensor<std::int32_t> predicted = frost::argmax(logits, 1);
   std::int64_t correct = 0;
-  for (std::int64_t i = 0; i < labels.numel(); ++i) correct += predicted.data()[i] == labels.data()[i];
+  for (std::int64_t i = 0; i < labels.numel(); ++i)
+    correct += predicted.data()[i] == labels.data()[i];
   return correct;
 }
 
@@ -184,7 +206,8 @@ double evaluate(nn::Module& model, frost::data::DataLoader& loader) {
     seen += batch.size();
   }
   model.train();
-  return 100.0 * static_cast<double>(correct) / static_cast<double>(std::max<std::int64_t>(seen, 1));
+  return 100.0 * static_cast<double>(correct) /
+         static_cast<double>(std::max<std::int64_t>(seen, 1));
 }
 
 // Wall time per phase of a step, and per top-level module in the forward pass (via hooks).
@@ -197,10 +220,11 @@ class StepProfiler {
         module_start_ = Clock::now();
         return x;
       });
-      module->register_forward_hook([this, label](nn::Module&, const Tensor<float>&, const Tensor<float>& y) {
-        forward_[label] += seconds_since(module_start_);
-        return y;
-      });
+      module->register_forward_hook(
+          [this, label](nn::Module&, const Tensor<float>&, const Tensor<float>& y) {
+            forward_[label] += seconds_since(module_start_);
+            return y;
+          });
       order_.push_back(label);
     }
   }
@@ -236,8 +260,9 @@ int run(const Args& args) {
   frost::manual_seed(args.seed);
 
   if (!std::filesystem::is_directory(args.data)) {
-    std::cerr << "fashion_mnist: data directory '" << args.data.string()
-              << "' not found (install Debian's dataset-fashion-mnist package or pass --data DIR)\n";
+    std::cerr
+        << "fashion_mnist: data directory '" << args.data.string()
+        << "' not found (install Debian's dataset-fashion-mnist package or pass --data DIR)\n";
     return 1;
   }
   using frost::data::Split;
@@ -250,15 +275,17 @@ int run(const Args& args) {
     train_transforms.push_back(frost::data::random_horizontal_flip());
   }
   train_transforms.push_back(frost::data::normalize({kMean}, {kStd}));
-  frost::data::DataLoader train_loader(std::move(train_set),
-                                       {.batch_size = args.batch_size, .shuffle = true, .drop_last = true, .seed = args.seed},
-                                       frost::data::compose(std::move(train_transforms)));
+  frost::data::DataLoader train_loader(
+      std::move(train_set),
+      {.batch_size = args.batch_size, .shuffle = true, .drop_last = true, .seed = args.seed},
+      frost::data::compose(std::move(train_transforms)));
   frost::data::DataLoader test_loader(std::move(test_set), {.batch_size = 1000, .shuffle = false},
                                       frost::data::normalize({kMean}, {kStd}));
 
   auto model = make_model();
-  frost::optim::SGD optimizer(model->parameters(),
-                              {.lr = args.lr, .momentum = 0.9, .weight_decay = 5e-4, .nesterov = true});
+  frost::optim::SGD optimizer(
+      model->parameters(),
+      {.lr = args.lr, .momentum = 0.9, .weight_decay = 5e-4, .nesterov = true});
   std::optional<StepProfiler> profiler;
   if (args.profile) profiler.emplace(*model);
 
@@ -296,8 +323,8 @@ int run(const Args& args) {
         train_step(batch, args.lr);
         if (++step == kWarmupSteps + args.benchmark_steps) {
           const double elapsed = seconds_since(start);
-          std::printf("frost threads=%d batch=%lld steps=%d: %.1f images/s (%.2f ms/step)\n", args.threads,
-                      static_cast<long long>(args.batch_size), args.benchmark_steps,
+          std::printf("frost threads=%d batch=%lld steps=%d: %.1f images/s (%.2f ms/step)\n",
+                      args.threads, static_cast<long long>(args.batch_size), args.benchmark_steps,
                       static_cast<double>(args.benchmark_steps * args.batch_size) / elapsed,
                       1e3 * elapsed / args.benchmark_steps);
           if (profiler) profiler->print(args.benchmark_steps);
@@ -307,10 +334,12 @@ int run(const Args& args) {
     }
   }
 
-  std::printf("Fashion-MNIST: %lld training, %lld test images; %lld parameters; %d thread(s), batch %lld\n",
-              static_cast<long long>(train_loader.dataset().size()), static_cast<long long>(test_loader.dataset().size()),
-              static_cast<long long>(nn::count_parameters(*model)), args.threads,
-              static_cast<long long>(args.batch_size));
+  std::printf(
+      "Fashion-MNIST: %lld training, %lld test images; %lld parameters; %d thread(s), batch %lld\n",
+      static_cast<long long>(train_loader.dataset().size()),
+      static_cast<long long>(test_loader.dataset().size()),
+      static_cast<long long>(nn::count_parameters(*model)), args.threads,
+      static_cast<long long>(args.batch_size));
   const std::int64_t steps_per_epoch = train_loader.num_batches();
   const std::int64_t total_steps = steps_per_epoch * args.epochs;
   std::int64_t global_step = 0;
@@ -319,23 +348,26 @@ int run(const Args& args) {
     std::int64_t done = 0, images = 0, correct = 0;
     double loss_sum = 0;
     for (const frost::data::Batch& batch : train_loader) {
-      const auto [loss, batch_correct] = train_step(batch, one_cycle_lr(args.lr, global_step++, total_steps));
+      const auto [loss, batch_correct] =
+          train_step(batch, one_cycle_lr(args.lr, global_step++, total_steps));
       ++done;
       images += batch.size();
       correct += batch_correct;
       loss_sum += loss;
       bar.update(done, images, loss_sum / static_cast<double>(done),
-                 100.0 * static_cast<double>(correct) / static_cast<double>(images), done == steps_per_epoch);
+                 100.0 * static_cast<double>(correct) / static_cast<double>(images),
+                 done == steps_per_epoch);
     }
     const double train_seconds = bar.elapsed();
     const double accuracy = evaluate(*model, test_loader);
-    std::printf("\nepoch %d: test accuracy %.2f%% (train %.1f s, %.0f images/s)\n", epoch, accuracy, train_seconds,
-                static_cast<double>(images) / train_seconds);
+    std::printf("\nepoch %d: test accuracy %.2f%% (train %.1f s, %.0f images/s)\n", epoch, accuracy,
+                train_seconds, static_cast<double>(images) / train_seconds);
     std::fflush(stdout);
   }
   if (profiler) profiler->print(static_cast<int>(global_step));
   if (args.save) {
-    nn::save(*model, *args.save, {{"model", "fashion_mnist cnn"}, {"epochs", std::to_string(args.epochs)}});
+    nn::save(*model, *args.save,
+             {{"model", "fashion_mnist cnn"}, {"epochs", std::to_string(args.epochs)}});
     std::printf("saved %s\n", args.save->string().c_str());
   }
   return 0;

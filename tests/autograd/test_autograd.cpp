@@ -9,8 +9,8 @@
 #include <cstdint>
 #include <vector>
 
-using frost::Tensor;
 using Catch::Matchers::Contains;
+using frost::Tensor;
 
 namespace {
 template <class T>
@@ -23,12 +23,14 @@ std::vector<T> values(const Tensor<T>& t) {
 TEST_CASE("backward accumulates into leaves through a shared subexpression", "[autograd]") {
   auto x = Tensor<double>::from_vector({1, 2, 3}, {3}).requires_grad_();
   auto w = Tensor<double>::from_vector({4, 5, 6}, {3}).requires_grad_();
-  auto y = x * w;          // reused twice
+  auto y = x * w;                     // reused twice
   auto loss = frost::sum(y * y + y);  // d/dx = (2 y + 1) w
   REQUIRE(loss.item() == Approx(16 + 100 + 324 + 4 + 10 + 18));
   loss.backward();
-  REQUIRE(values(x.grad()) == std::vector<double>{(2 * 4 + 1) * 4, (2 * 10 + 1) * 5, (2 * 18 + 1) * 6});
-  REQUIRE(values(w.grad()) == std::vector<double>{(2 * 4 + 1) * 1, (2 * 10 + 1) * 2, (2 * 18 + 1) * 3});
+  REQUIRE(values(x.grad()) ==
+          std::vector<double>{(2 * 4 + 1) * 4, (2 * 10 + 1) * 5, (2 * 18 + 1) * 6});
+  REQUIRE(values(w.grad()) ==
+          std::vector<double>{(2 * 4 + 1) * 1, (2 * 10 + 1) * 2, (2 * 18 + 1) * 3});
 
   // A second backward on a fresh graph adds to .grad(); zero_grad drops it.
   frost::sum(x).backward();
@@ -53,7 +55,8 @@ TEST_CASE("backward with an explicit gradient; non-scalar without one throws", "
   auto x = Tensor<double>::from_vector({1, 2, 3, 4}, {2, 2}).requires_grad_();
   auto y = x * 3.0;
   REQUIRE_THROWS_WITH(y.backward(), Contains("backward") && Contains("[2, 2]"));
-  REQUIRE_THROWS_WITH(y.backward(Tensor<double>::ones({4})), Contains("backward") && Contains("[4]"));
+  REQUIRE_THROWS_WITH(y.backward(Tensor<double>::ones({4})),
+                      Contains("backward") && Contains("[4]"));
   y.backward(Tensor<double>::from_vector({1, 0, 2, 0}, {2, 2}));
   REQUIRE(values(x.grad()) == std::vector<double>{3, 0, 6, 0});
 }
@@ -78,7 +81,8 @@ TEST_CASE("NoGradGuard, detach and requires_grad rules", "[autograd]") {
   REQUIRE_THROWS_WITH(d.backward(), Contains("backward") && Contains("does not require grad"));
   REQUIRE_THROWS_WITH(Tensor<std::int32_t>::zeros({2}).requires_grad_(),
                       Contains("requires_grad_") && Contains("int32"));
-  REQUIRE_THROWS_WITH(Tensor<std::uint8_t>::zeros({3}).backward(), Contains("backward") && Contains("uint8"));
+  REQUIRE_THROWS_WITH(Tensor<std::uint8_t>::zeros({3}).backward(),
+                      Contains("backward") && Contains("uint8"));
   // Views of a tensor that requires grad are differentiable.
   auto v = x.reshape({1, 2}).expand({3, 2});
   frost::sum(v).backward();
@@ -107,22 +111,24 @@ TEST_CASE("make_function: a straight-through estimator", "[autograd][function]")
   auto bad = frost::autograd::make_function("bad_fn", y, {x}, [](const Tensor<float>&) {
     return std::vector{Tensor<float>::zeros({3})};
   });
-  REQUIRE_THROWS_WITH(frost::sum(bad).backward(), Contains("bad_fn") && Contains("[3]") && Contains("[4]"));
+  REQUIRE_THROWS_WITH(frost::sum(bad).backward(),
+                      Contains("bad_fn") && Contains("[3]") && Contains("[4]"));
 }
 
 TEST_CASE("gradcheck detects a wrong backward", "[autograd][gradcheck]") {
   auto x = Tensor<double>::randn({5}).requires_grad_();
   auto wrong = [](const std::vector<Tensor<double>>& in) {
     auto y = frost::mul(in[0], in[0]).detach();  // value x^2, claimed derivative 3x
-    return frost::autograd::make_function("wrong_square", y, {in[0]}, [x = in[0].detach()](const Tensor<double>& g) {
-      return std::vector{g * x * 3.0};
-    });
+    return frost::autograd::make_function(
+        "wrong_square", y, {in[0]},
+        [x = in[0].detach()](const Tensor<double>& g) { return std::vector{g * x * 3.0}; });
   };
   const auto bad = frost::gradcheck(wrong, {x});
   REQUIRE(!bad.ok);
   REQUIRE(bad.max_abs_error > 1e-3);
   REQUIRE_THAT(bad.message, Contains("gradcheck") && Contains("input 0"));
-  const auto good = frost::gradcheck([](const std::vector<Tensor<double>>& in) { return in[0] * in[0]; }, {x});
+  const auto good =
+      frost::gradcheck([](const std::vector<Tensor<double>>& in) { return in[0] * in[0]; }, {x});
   REQUIRE(good.ok);
   REQUIRE(good.max_abs_error < 1e-7);
 }

@@ -6,9 +6,9 @@
 #include <sstream>
 #include <vector>
 
+using Catch::Matchers::Contains;
 using frost::Shape;
 using frost::Tensor;
-using Catch::Matchers::Contains;
 
 namespace {
 template <class T>
@@ -26,7 +26,8 @@ TEST_CASE("factories fill shapes, strides and values", "[core][tensor]") {
   REQUIRE(z.is_contiguous());
   REQUIRE(values(z) == std::vector<float>(6, 0.f));
   REQUIRE(values(Tensor<std::int32_t>::full({4}, 7)) == std::vector<std::int32_t>{7, 7, 7, 7});
-  REQUIRE(values(Tensor<double>::arange(1.0, 2.0, 0.25)) == std::vector<double>{1.0, 1.25, 1.5, 1.75});
+  REQUIRE(values(Tensor<double>::arange(1.0, 2.0, 0.25)) ==
+          std::vector<double>{1.0, 1.25, 1.5, 1.75});
   REQUIRE(values(Tensor<std::int8_t>::arange(4)) == std::vector<std::int8_t>{0, 1, 2, 3});
   auto s = Tensor<float>::scalar(2.5f);
   REQUIRE(s.dim() == 0);
@@ -53,7 +54,8 @@ TEST_CASE("random factories are reproducible from a seed", "[core][tensor]") {
   REQUIRE(ones < 360);
 }
 
-TEST_CASE("permute, transpose and narrow are views with hand-computed strides", "[core][tensor][views]") {
+TEST_CASE("permute, transpose and narrow are views with hand-computed strides",
+          "[core][tensor][views]") {
   auto x = Tensor<float>::arange(24.f).reshape({2, 3, 4});
   REQUIRE(x.strides() == Shape{12, 4, 1});
   auto p = x.permute({2, 0, 1});
@@ -103,7 +105,8 @@ TEST_CASE("squeeze, unsqueeze, expand, reshape, flatten", "[core][tensor][views]
   REQUIRE(e.strides() == Shape{0, 1, 0});
   REQUIRE(e.at({1, 2, 3}) == 3.f);
   REQUIRE(values(e.reshape({-1})).size() == 24);
-  REQUIRE_THROWS_WITH(col.expand({2, 4}), Contains("expand") && Contains("[3, 1]") && Contains("[2, 4]"));
+  REQUIRE_THROWS_WITH(col.expand({2, 4}),
+                      Contains("expand") && Contains("[3, 1]") && Contains("[2, 4]"));
 
   auto r = Tensor<float>::arange(12.f).reshape({3, -1});
   REQUIRE(r.shape() == Shape{3, 4});
@@ -144,13 +147,15 @@ TEST_CASE("contiguous, clone, cast, fill_, copy_, at bounds", "[core][tensor]") 
 TEST_CASE("printing shows values, shape and dtype, and truncates big tensors", "[core][print]") {
   std::ostringstream os;
   os << Tensor<float>::arange(4.f).reshape({2, 2});
-  REQUIRE(os.str() == "tensor([[0.0000, 1.0000],\n        [2.0000, 3.0000]], shape=[2, 2], dtype=float32)");
+  REQUIRE(os.str() ==
+          "tensor([[0.0000, 1.0000],\n        [2.0000, 3.0000]], shape=[2, 2], dtype=float32)");
   std::ostringstream sci;
   sci << Tensor<double>::from_vector({1e-5, 2.5e9}, {2});
   REQUIRE(sci.str() == "tensor([1.0000e-05, 2.5000e+09], shape=[2], dtype=float64)");
   std::ostringstream big;
   big << Tensor<std::int32_t>::arange(2000);
-  REQUIRE(big.str() == "tensor([   0,    1,    2, ..., 1997, 1998, 1999], shape=[2000], dtype=int32)");
+  REQUIRE(big.str() ==
+          "tensor([   0,    1,    2, ..., 1997, 1998, 1999], shape=[2000], dtype=int32)");
 }
 
 TEST_CASE("large storage is reused from the cache; limit 0 disables it", "[core][storage]") {

@@ -16,8 +16,8 @@
 
 namespace {
 
-using frost::kernels::fp32::Conv2dGeometry;
 using Catch::Matchers::Contains;
+using frost::kernels::fp32::Conv2dGeometry;
 
 // Tolerance for a result summed from `terms` products of values in [-1, 1].
 template <class T>
@@ -27,11 +27,13 @@ double tolerance(std::int64_t terms) {
 }
 
 template <class T>
-void require_close(const std::vector<T>& actual, const std::vector<double>& expected, double tol, const char* what) {
+void require_close(const std::vector<T>& actual, const std::vector<double>& expected, double tol,
+                   const char* what) {
   REQUIRE(actual.size() == expected.size());
   for (std::size_t i = 0; i < actual.size(); ++i) {
     INFO(what << " element " << i << ": " << actual[i] << " vs " << expected[i]);
-    REQUIRE(std::abs(static_cast<double>(actual[i]) - expected[i]) <= tol * (1 + std::abs(expected[i])));
+    REQUIRE(std::abs(static_cast<double>(actual[i]) - expected[i]) <=
+            tol * (1 + std::abs(expected[i])));
   }
 }
 
@@ -45,11 +47,12 @@ struct ThreadCount {
 // the references.
 template <class T>
 void check_conv2d(const Conv2dGeometry& g, bool with_bias, std::uint64_t seed) {
-  INFO("input [" << g.batch << ", " << g.in_channels << ", " << g.input_height << ", " << g.input_width << "] out "
-                 << g.out_channels << " kernel " << g.kernel_height << "x" << g.kernel_width << " stride "
-                 << g.stride_height << "x" << g.stride_width << " padding " << g.padding_height << "x"
-                 << g.padding_width << " dilation " << g.dilation_height << "x" << g.dilation_width << " groups "
-                 << g.groups << " bias " << with_bias << " threads " << frost::num_threads());
+  INFO("input [" << g.batch << ", " << g.in_channels << ", " << g.input_height << ", "
+                 << g.input_width << "] out " << g.out_channels << " kernel " << g.kernel_height
+                 << "x" << g.kernel_width << " stride " << g.stride_height << "x" << g.stride_width
+                 << " padding " << g.padding_height << "x" << g.padding_width << " dilation "
+                 << g.dilation_height << "x" << g.dilation_width << " groups " << g.groups
+                 << " bias " << with_bias << " threads " << frost::num_threads());
   const std::int64_t out_numel = g.batch * g.out_channels * g.output_plane();
   const auto x = frost_test::random_values<T>(g.batch * g.in_channels * g.input_plane(), seed);
   const auto w = frost_test::random_values<T>(g.weight_numel(), seed + 1);
@@ -68,14 +71,19 @@ void check_conv2d(const Conv2dGeometry& g, bool with_bias, std::uint64_t seed) {
                 tolerance<T>(g.out_channels_per_group() * g.kernel_area()), "backward input");
 
   std::vector<T> gw(w.size(), T(7)), gb(b.size(), T(7));
-  frost::kernels::fp32::conv2d_backward_weight(g, x.data(), go.data(), gw.data(), with_bias ? gb.data() : nullptr);
+  frost::kernels::fp32::conv2d_backward_weight(g, x.data(), go.data(), gw.data(),
+                                               with_bias ? gb.data() : nullptr);
   const std::int64_t sums = g.batch * g.output_plane();
-  require_close(gw, frost_test::conv2d_backward_weight_reference(g, x, go), tolerance<T>(sums), "backward weight");
-  if (with_bias) require_close(gb, frost_test::conv2d_backward_bias_reference(g, go), tolerance<T>(sums), "bias");
+  require_close(gw, frost_test::conv2d_backward_weight_reference(g, x, go), tolerance<T>(sums),
+                "backward weight");
+  if (with_bias)
+    require_close(gb, frost_test::conv2d_backward_bias_reference(g, go), tolerance<T>(sums),
+                  "bias");
 }
 
-Conv2dGeometry geometry(std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w, std::int64_t oc, int k,
-                        int stride, int padding, int dilation, std::int64_t groups) {
+Conv2dGeometry geometry(std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w,
+                        std::int64_t oc, int k, int stride, int padding, int dilation,
+                        std::int64_t groups) {
   Conv2dGeometry g;
   g.batch = n;
   g.in_channels = c;
@@ -109,7 +117,8 @@ TEST_CASE("fp32 conv2d: hand-computed 2x2 sums of a 3x3 ramp", "[kernels][fp32][
   CHECK(gb[0] == 4);
 }
 
-TEST_CASE("fp32 conv2d: general path over stride, padding, dilation, groups", "[kernels][fp32][conv2d]") {
+TEST_CASE("fp32 conv2d: general path over stride, padding, dilation, groups",
+          "[kernels][fp32][conv2d]") {
   const int threads = GENERATE(1, 2);
   ThreadCount tc(threads);
   std::uint64_t seed = 1;
@@ -125,7 +134,8 @@ TEST_CASE("fp32 conv2d: general path over stride, padding, dilation, groups", "[
           }
 }
 
-TEST_CASE("fp32 conv2d: rectangular kernels, unequal strides and paddings", "[kernels][fp32][conv2d]") {
+TEST_CASE("fp32 conv2d: rectangular kernels, unequal strides and paddings",
+          "[kernels][fp32][conv2d]") {
   ThreadCount tc(2);
   Conv2dGeometry g = geometry(3, 3, 9, 8, 5, 1, 1, 0, 1, 1);
   g.kernel_height = 2;
@@ -144,7 +154,8 @@ TEST_CASE("fp32 conv2d: rectangular kernels, unequal strides and paddings", "[ke
   check_conv2d<float>(geometry(2, 2, 3, 3, 3, 5, 1, 1, 1, 1), true, 103);
 }
 
-TEST_CASE("fp32 conv2d: pointwise (1x1, stride 1, no padding) direct GEMM", "[kernels][fp32][conv2d]") {
+TEST_CASE("fp32 conv2d: pointwise (1x1, stride 1, no padding) direct GEMM",
+          "[kernels][fp32][conv2d]") {
   const int threads = GENERATE(1, 2);
   ThreadCount tc(threads);
   check_conv2d<float>(geometry(1, 24, 9, 11, 40, 1, 1, 0, 1, 1), true, 201);
@@ -155,7 +166,8 @@ TEST_CASE("fp32 conv2d: pointwise (1x1, stride 1, no padding) direct GEMM", "[ke
 
 TEST_CASE("fp32 conv2d: many pixel tiles and channel blocks", "[kernels][fp32][conv2d]") {
   ThreadCount tc(2);
-  // K * P above one column buffer (32 * 9 * 24 * 24 > 2^17): tiles and blocks follow the cache budget.
+  // K * P above one column buffer (32 * 9 * 24 * 24 > 2^17): tiles and blocks follow the cache
+  // budget.
   check_conv2d<float>(geometry(1, 32, 24, 24, 4, 3, 1, 1, 1, 1), true, 301);
   // Batch split for backward-weight: one input channel, so only image ranges can feed two threads.
   check_conv2d<float>(geometry(5, 1, 8, 8, 4, 3, 1, 1, 1, 1), true, 302);
@@ -185,7 +197,8 @@ TEST_CASE("fp32 conv2d: depthwise direct kernels", "[kernels][fp32][conv2d][dept
   check_conv2d<float>(g, true, 501);
 }
 
-TEST_CASE("fp32 conv2d: depthwise rows wide enough to be paired", "[kernels][fp32][conv2d][depthwise]") {
+TEST_CASE("fp32 conv2d: depthwise rows wide enough to be paired",
+          "[kernels][fp32][conv2d][depthwise]") {
   const int threads = GENERATE(1, 2);
   ThreadCount tc(threads);
   // Odd and even output heights (a last unpaired row), 3x3 and 5x5, no padding and same padding.
@@ -204,11 +217,13 @@ TEST_CASE("fp32 conv2d: depthwise rows wide enough to be paired", "[kernels][fp3
   check_conv2d<double>(geometry(1, 2, 5, 34, 2, 5, 1, 2, 1, 2), true, 806);
 }
 
-TEST_CASE("fp32 conv2d: depthwise with a channel multiplier takes the grouped GEMM path", "[kernels][fp32][conv2d]") {
+TEST_CASE("fp32 conv2d: depthwise with a channel multiplier takes the grouped GEMM path",
+          "[kernels][fp32][conv2d]") {
   check_conv2d<float>(geometry(2, 3, 6, 6, 6, 3, 1, 1, 1, 3), true, 600);
 }
 
-TEST_CASE("fp32 conv2d: double precision matches the reference tightly", "[kernels][fp32][conv2d]") {
+TEST_CASE("fp32 conv2d: double precision matches the reference tightly",
+          "[kernels][fp32][conv2d]") {
   check_conv2d<double>(geometry(2, 4, 7, 6, 6, 3, 2, 1, 2, 2), true, 700);
   check_conv2d<double>(geometry(2, 4, 7, 6, 4, 5, 1, 2, 1, 4), true, 701);
   check_conv2d<double>(geometry(2, 4, 7, 6, 4, 1, 1, 0, 1, 1), true, 702);
@@ -216,19 +231,23 @@ TEST_CASE("fp32 conv2d: double precision matches the reference tightly", "[kerne
 
 TEST_CASE("fp32 conv2d: empty batch and bad geometry", "[kernels][fp32][conv2d]") {
   Conv2dGeometry g = geometry(0, 2, 4, 4, 2, 3, 1, 1, 1, 1);
-  std::vector<float> w(static_cast<std::size_t>(g.weight_numel()), 1.0f), gw(w.size(), 5.0f), gb(2, 5.0f);
+  std::vector<float> w(static_cast<std::size_t>(g.weight_numel()), 1.0f), gw(w.size(), 5.0f),
+      gb(2, 5.0f);
   frost::kernels::fp32::conv2d_forward<float>(g, nullptr, w.data(), nullptr, nullptr);
   frost::kernels::fp32::conv2d_backward_weight<float>(g, nullptr, nullptr, gw.data(), gb.data());
   CHECK(gw == std::vector<float>(w.size(), 0.0f));
   CHECK(gb == std::vector<float>(2, 0.0f));
 
   g = geometry(1, 3, 4, 4, 2, 3, 1, 1, 1, 2);
-  CHECK_THROWS_WITH(frost::kernels::fp32::conv2d_forward<float>(g, nullptr, nullptr, nullptr, nullptr),
-                    Contains("conv2d_forward") && Contains("groups (2) must divide in_channels (3)"));
+  CHECK_THROWS_WITH(
+      frost::kernels::fp32::conv2d_forward<float>(g, nullptr, nullptr, nullptr, nullptr),
+      Contains("conv2d_forward") && Contains("groups (2) must divide in_channels (3)"));
   g = geometry(1, 2, 4, 4, 2, 7, 1, 1, 1, 1);
-  CHECK_THROWS_WITH(frost::kernels::fp32::conv2d_backward_input<float>(g, nullptr, nullptr, nullptr),
-                    Contains("conv2d_backward_input") && Contains("kernel 7x7") && Contains("6x6"));
+  CHECK_THROWS_WITH(
+      frost::kernels::fp32::conv2d_backward_input<float>(g, nullptr, nullptr, nullptr),
+      Contains("conv2d_backward_input") && Contains("kernel 7x7") && Contains("6x6"));
   g = geometry(1, 2, 4, 4, 2, 3, 0, 1, 1, 1);
-  CHECK_THROWS_WITH(frost::kernels::fp32::conv2d_forward<float>(g, nullptr, nullptr, nullptr, nullptr),
-                    Contains("stride must be >= 1"));
+  CHECK_THROWS_WITH(
+      frost::kernels::fp32::conv2d_forward<float>(g, nullptr, nullptr, nullptr, nullptr),
+      Contains("stride must be >= 1"));
 }

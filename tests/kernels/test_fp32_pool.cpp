@@ -19,12 +19,12 @@
 
 namespace {
 
+using Catch::Matchers::Contains;
 using frost::kernels::fp32::AdaptivePool2dShape;
 using frost::kernels::fp32::Pool2dGeometry;
-using Catch::Matchers::Contains;
 
-Pool2dGeometry pool(std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w, int k, int stride, int padding,
-                    int dilation = 1, bool ceil_mode = false) {
+Pool2dGeometry pool(std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w, int k,
+                    int stride, int padding, int dilation = 1, bool ceil_mode = false) {
   Pool2dGeometry g;
   g.batch = n;
   g.channels = c;
@@ -41,7 +41,8 @@ Pool2dGeometry pool(std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t
 // Max over the window of a plane padded with -inf; the first maximum in scan order wins.
 void max_pool_reference(const Pool2dGeometry& g, const std::vector<float>& x, std::vector<float>& y,
                         std::vector<std::int64_t>& index) {
-  const std::int64_t H = g.input_height, W = g.input_width, OH = g.output_height(), OW = g.output_width();
+  const std::int64_t H = g.input_height, W = g.input_width, OH = g.output_height(),
+                     OW = g.output_width();
   const std::int64_t PH = H + 2 * g.padding_height, PW = W + 2 * g.padding_width;
   y.assign(static_cast<std::size_t>(g.planes() * OH * OW), 0);
   index.assign(y.size(), -1);
@@ -49,7 +50,8 @@ void max_pool_reference(const Pool2dGeometry& g, const std::vector<float>& x, st
     // Padded to cover ceil_mode windows too.
     const std::int64_t rows = PH + g.stride_height * 2 + g.dilation_height * g.kernel_height;
     const std::int64_t cols = PW + g.stride_width * 2 + g.dilation_width * g.kernel_width;
-    std::vector<float> padded(static_cast<std::size_t>(rows * cols), -std::numeric_limits<float>::infinity());
+    std::vector<float> padded(static_cast<std::size_t>(rows * cols),
+                              -std::numeric_limits<float>::infinity());
     for (std::int64_t i = 0; i < H; ++i)
       for (std::int64_t j = 0; j < W; ++j)
         padded[static_cast<std::size_t>((i + g.padding_height) * cols + j + g.padding_width)] =
@@ -93,8 +95,8 @@ TEST_CASE("fp32 max_pool2d: against the padded-plane reference", "[kernels][fp32
           for (bool ceil_mode : {false, true}) {
             if (padding > k / 2) continue;
             const Pool2dGeometry g = pool(2, 3, 7, 8, k, stride, padding, dilation, ceil_mode);
-            INFO("k " << k << " stride " << stride << " padding " << padding << " dilation " << dilation << " ceil "
-                      << ceil_mode);
+            INFO("k " << k << " stride " << stride << " padding " << padding << " dilation "
+                      << dilation << " ceil " << ceil_mode);
             const auto x = frost_test::random_values<float>(2 * 3 * 7 * 8, seed++);
             std::vector<float> y(static_cast<std::size_t>(g.planes() * g.output_plane())), y_ref;
             std::vector<std::int64_t> idx(y.size()), idx_ref;
@@ -102,11 +104,14 @@ TEST_CASE("fp32 max_pool2d: against the padded-plane reference", "[kernels][fp32
             max_pool_reference(g, x, y_ref, idx_ref);
             REQUIRE(y == y_ref);
             REQUIRE(idx == idx_ref);
-            // Backward is the adjoint of "gather the recorded positions": <gather(x'), go> = <x', grad>.
-            const auto go = frost_test::random_values<float>(static_cast<std::int64_t>(y.size()), seed++);
+            // Backward is the adjoint of "gather the recorded positions": <gather(x'), go> = <x',
+            // grad>.
+            const auto go =
+                frost_test::random_values<float>(static_cast<std::int64_t>(y.size()), seed++);
             std::vector<float> gx(x.size(), 9.0f);
             frost::kernels::fp32::max_pool2d_backward(g, go.data(), idx.data(), gx.data());
-            const auto probe = frost_test::random_values<float>(static_cast<std::int64_t>(x.size()), seed++);
+            const auto probe =
+                frost_test::random_values<float>(static_cast<std::int64_t>(x.size()), seed++);
             std::vector<float> gathered(y.size());
             for (std::size_t i = 0; i < y.size(); ++i) {
               const std::int64_t plane = static_cast<std::int64_t>(i) / g.output_plane();
@@ -117,7 +122,8 @@ TEST_CASE("fp32 max_pool2d: against the padded-plane reference", "[kernels][fp32
   frost::set_num_threads(2);
 }
 
-TEST_CASE("fp32 max_pool2d: hand-computed values, overlapping windows and NaN", "[kernels][fp32][pool]") {
+TEST_CASE("fp32 max_pool2d: hand-computed values, overlapping windows and NaN",
+          "[kernels][fp32][pool]") {
   // 3x3 ramp, kernel 2 stride 1: maxima 4 5 7 8 at indices 4 5 7 8.
   const Pool2dGeometry g = pool(1, 1, 3, 3, 2, 1, 0);
   std::vector<float> x{0, 1, 2, 3, 4, 5, 6, 7, 8}, y(4), gx(9);
@@ -150,7 +156,8 @@ TEST_CASE("fp32 max_pool2d: hand-computed values, overlapping windows and NaN", 
   CHECK(gx4 == std::vector<float>(4, 0.0f));
 }
 
-TEST_CASE("fp32 avg_pool2d: PyTorch values with and without count_include_pad", "[kernels][fp32][pool]") {
+TEST_CASE("fp32 avg_pool2d: PyTorch values with and without count_include_pad",
+          "[kernels][fp32][pool]") {
   // 4x4 ramp 1..16, kernel 3, stride 2, padding 1 (window sums 14, 30, 57, 99).
   const Pool2dGeometry g = pool(1, 1, 4, 4, 3, 2, 1);
   std::vector<float> x(16), y(4);
@@ -172,8 +179,10 @@ TEST_CASE("fp32 avg_pool2d: PyTorch values with and without count_include_pad", 
   CHECK(gx[1] == 2);   // windows (0, 0) and (0, 1)
 }
 
-TEST_CASE("fp32 avg_pool2d: ceil_mode windows past the input count only the padded input", "[kernels][fp32][pool]") {
-  // 5x5 ramp 0..24, kernel 2 stride 2 ceil_mode: 3x3 output, the last row/column windows are 1 wide.
+TEST_CASE("fp32 avg_pool2d: ceil_mode windows past the input count only the padded input",
+          "[kernels][fp32][pool]") {
+  // 5x5 ramp 0..24, kernel 2 stride 2 ceil_mode: 3x3 output, the last row/column windows are 1
+  // wide.
   const Pool2dGeometry g = pool(1, 1, 5, 5, 2, 2, 0, 1, true);
   REQUIRE(g.output_height() == 3);
   std::vector<float> x(25), y(9);
@@ -230,7 +239,8 @@ TEST_CASE("fp32 adaptive_avg_pool2d: PyTorch windows", "[kernels][fp32][pool]") 
           double sum = 0;
           for (auto a = y0; a < y1; ++a)
             for (auto b = x0; b < x1; ++b) sum += xr[static_cast<std::size_t>((p * 7 + a) * 5 + b)];
-          CHECK(yr[static_cast<std::size_t>((p * oh + i) * ow + j)] == Approx(sum / double((y1 - y0) * (x1 - x0))));
+          CHECK(yr[static_cast<std::size_t>((p * oh + i) * ow + j)] ==
+                Approx(sum / double((y1 - y0) * (x1 - x0))));
         }
     const auto gor = frost_test::random_values<float>(static_cast<std::int64_t>(yr.size()), 9);
     std::vector<float> gxr(xr.size(), 3.0f);
@@ -242,13 +252,17 @@ TEST_CASE("fp32 adaptive_avg_pool2d: PyTorch windows", "[kernels][fp32][pool]") 
 TEST_CASE("fp32 pooling: bad geometry names the op and the shapes", "[kernels][fp32][pool]") {
   std::vector<float> buf(64);
   std::vector<std::int64_t> idx(64);
-  CHECK_THROWS_WITH(frost::kernels::fp32::max_pool2d_forward(pool(1, 1, 4, 4, 2, 2, 2), buf.data(), buf.data(), idx.data()),
+  CHECK_THROWS_WITH(frost::kernels::fp32::max_pool2d_forward(pool(1, 1, 4, 4, 2, 2, 2), buf.data(),
+                                                             buf.data(), idx.data()),
                     Contains("max_pool2d") && Contains("at most half the kernel"));
-  CHECK_THROWS_WITH(frost::kernels::fp32::max_pool2d_forward(pool(1, 1, 2, 2, 3, 1, 0), buf.data(), buf.data(), idx.data()),
+  CHECK_THROWS_WITH(frost::kernels::fp32::max_pool2d_forward(pool(1, 1, 2, 2, 3, 1, 0), buf.data(),
+                                                             buf.data(), idx.data()),
                     Contains("kernel 3x3 does not fit the padded input 2x2"));
-  CHECK_THROWS_WITH(frost::kernels::fp32::avg_pool2d_forward(pool(1, 1, 4, 4, 2, 1, 0, 2), true, buf.data(), buf.data()),
+  CHECK_THROWS_WITH(frost::kernels::fp32::avg_pool2d_forward(pool(1, 1, 4, 4, 2, 1, 0, 2), true,
+                                                             buf.data(), buf.data()),
                     Contains("avg_pool2d") && Contains("no dilation"));
-  CHECK_THROWS_WITH(frost::kernels::fp32::adaptive_avg_pool2d_forward(AdaptivePool2dShape{1, 1, 4, 4, 0, 2},
-                                                                      buf.data(), buf.data()),
-                    Contains("adaptive_avg_pool2d") && Contains("output size must be >= 1, got 0x2"));
+  CHECK_THROWS_WITH(
+      frost::kernels::fp32::adaptive_avg_pool2d_forward(AdaptivePool2dShape{1, 1, 4, 4, 0, 2},
+                                                        buf.data(), buf.data()),
+      Contains("adaptive_avg_pool2d") && Contains("output size must be >= 1, got 0x2"));
 }

@@ -33,70 +33,80 @@ void for_each_conv_tap(const Conv2dGeometry& g, Fn&& fn) {
           for (std::int64_t ci = 0; ci < Cg; ++ci)
             for (int ky = 0; ky < g.kernel_height; ++ky)
               for (int kx = 0; kx < g.kernel_width; ++kx) {
-                const std::int64_t iy = oy * g.stride_height - g.padding_height + ky * g.dilation_height;
-                const std::int64_t ix = ox * g.stride_width - g.padding_width + kx * g.dilation_width;
+                const std::int64_t iy =
+                    oy * g.stride_height - g.padding_height + ky * g.dilation_height;
+                const std::int64_t ix =
+                    ox * g.stride_width - g.padding_width + kx * g.dilation_width;
                 if (iy < 0 || iy >= g.input_height || ix < 0 || ix >= g.input_width) continue;
                 const std::int64_t c = (oc / OCg) * Cg + ci;
-                fn(n, oc, oy, ox, c, ((n * g.in_channels + c) * g.input_height + iy) * g.input_width + ix,
+                fn(n, oc, oy, ox, c,
+                   ((n * g.in_channels + c) * g.input_height + iy) * g.input_width + ix,
                    ((oc * Cg + ci) * g.kernel_height + ky) * g.kernel_width + kx);
               }
 }
 
 template <class T>
-std::vector<double> conv2d_reference(const Conv2dGeometry& g, const std::vector<T>& x, const std::vector<T>& w,
-                                     const T* bias) {
+std::vector<double> conv2d_reference(const Conv2dGeometry& g, const std::vector<T>& x,
+                                     const std::vector<T>& w, const T* bias) {
   const std::int64_t OH = g.output_height(), OW = g.output_width();
   std::vector<double> y(static_cast<std::size_t>(g.batch * g.out_channels * OH * OW));
   for (std::int64_t n = 0; n < g.batch; ++n)
     for (std::int64_t oc = 0; oc < g.out_channels; ++oc)
       for (std::int64_t p = 0; p < OH * OW; ++p)
-        y[static_cast<std::size_t>((n * g.out_channels + oc) * OH * OW + p)] = bias != nullptr ? bias[oc] : 0.0;
-  for_each_conv_tap(g, [&](std::int64_t n, std::int64_t oc, std::int64_t oy, std::int64_t ox, std::int64_t,
-                           std::int64_t xi, std::int64_t wi) {
+        y[static_cast<std::size_t>((n * g.out_channels + oc) * OH * OW + p)] =
+            bias != nullptr ? bias[oc] : 0.0;
+  for_each_conv_tap(g, [&](std::int64_t n, std::int64_t oc, std::int64_t oy, std::int64_t ox,
+                           std::int64_t, std::int64_t xi, std::int64_t wi) {
     y[static_cast<std::size_t>(((n * g.out_channels + oc) * OH + oy) * OW + ox)] +=
-        static_cast<double>(x[static_cast<std::size_t>(xi)]) * static_cast<double>(w[static_cast<std::size_t>(wi)]);
+        static_cast<double>(x[static_cast<std::size_t>(xi)]) *
+        static_cast<double>(w[static_cast<std::size_t>(wi)]);
   });
   return y;
 }
 
 // d(sum(y * grad_output)) / dx: every multiply sends grad_output * w back to its input.
 template <class T>
-std::vector<double> conv2d_backward_input_reference(const Conv2dGeometry& g, const std::vector<T>& grad_output,
+std::vector<double> conv2d_backward_input_reference(const Conv2dGeometry& g,
+                                                    const std::vector<T>& grad_output,
                                                     const std::vector<T>& w) {
   const std::int64_t OH = g.output_height(), OW = g.output_width();
-  std::vector<double> gx(static_cast<std::size_t>(g.batch * g.in_channels * g.input_height * g.input_width));
-  for_each_conv_tap(g, [&](std::int64_t n, std::int64_t oc, std::int64_t oy, std::int64_t ox, std::int64_t,
-                           std::int64_t xi, std::int64_t wi) {
-    gx[static_cast<std::size_t>(xi)] +=
-        static_cast<double>(grad_output[static_cast<std::size_t>(((n * g.out_channels + oc) * OH + oy) * OW + ox)]) *
-        static_cast<double>(w[static_cast<std::size_t>(wi)]);
+  std::vector<double> gx(
+      static_cast<std::size_t>(g.batch * g.in_channels * g.input_height * g.input_width));
+  for_each_conv_tap(g, [&](std::int64_t n, std::int64_t oc, std::int64_t oy, std::int64_t ox,
+                           std::int64_t, std::int64_t xi, std::int64_t wi) {
+    gx[static_cast<std::size_t>(xi)] += static_cast<double>(grad_output[static_cast<std::size_t>(
+                                            ((n * g.out_channels + oc) * OH + oy) * OW + ox)]) *
+                                        static_cast<double>(w[static_cast<std::size_t>(wi)]);
   });
   return gx;
 }
 
 template <class T>
-std::vector<double> conv2d_backward_weight_reference(const Conv2dGeometry& g, const std::vector<T>& x,
+std::vector<double> conv2d_backward_weight_reference(const Conv2dGeometry& g,
+                                                     const std::vector<T>& x,
                                                      const std::vector<T>& grad_output) {
   const std::int64_t OH = g.output_height(), OW = g.output_width();
-  std::vector<double> gw(static_cast<std::size_t>(g.out_channels * (g.in_channels / g.groups) * g.kernel_height *
-                                                  g.kernel_width));
-  for_each_conv_tap(g, [&](std::int64_t n, std::int64_t oc, std::int64_t oy, std::int64_t ox, std::int64_t,
-                           std::int64_t xi, std::int64_t wi) {
-    gw[static_cast<std::size_t>(wi)] +=
-        static_cast<double>(grad_output[static_cast<std::size_t>(((n * g.out_channels + oc) * OH + oy) * OW + ox)]) *
-        static_cast<double>(x[static_cast<std::size_t>(xi)]);
+  std::vector<double> gw(static_cast<std::size_t>(g.out_channels * (g.in_channels / g.groups) *
+                                                  g.kernel_height * g.kernel_width));
+  for_each_conv_tap(g, [&](std::int64_t n, std::int64_t oc, std::int64_t oy, std::int64_t ox,
+                           std::int64_t, std::int64_t xi, std::int64_t wi) {
+    gw[static_cast<std::size_t>(wi)] += static_cast<double>(grad_output[static_cast<std::size_t>(
+                                            ((n * g.out_channels + oc) * OH + oy) * OW + ox)]) *
+                                        static_cast<double>(x[static_cast<std::size_t>(xi)]);
   });
   return gw;
 }
 
 template <class T>
-std::vector<double> conv2d_backward_bias_reference(const Conv2dGeometry& g, const std::vector<T>& grad_output) {
+std::vector<double> conv2d_backward_bias_reference(const Conv2dGeometry& g,
+                                                   const std::vector<T>& grad_output) {
   const std::int64_t P = g.output_height() * g.output_width();
   std::vector<double> gb(static_cast<std::size_t>(g.out_channels));
   for (std::int64_t n = 0; n < g.batch; ++n)
     for (std::int64_t oc = 0; oc < g.out_channels; ++oc)
       for (std::int64_t p = 0; p < P; ++p)
-        gb[static_cast<std::size_t>(oc)] += grad_output[static_cast<std::size_t>((n * g.out_channels + oc) * P + p)];
+        gb[static_cast<std::size_t>(oc)] +=
+            grad_output[static_cast<std::size_t>((n * g.out_channels + oc) * P + p)];
   return gb;
 }
 

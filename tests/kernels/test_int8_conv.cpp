@@ -26,7 +26,8 @@ std::vector<std::uint8_t> direct_conv2d(const Conv2dGeometry& g, const std::vect
                                         const std::vector<float>& scales,
                                         const frost::kernels::OutputQuantization& out) {
   const std::int64_t oh_count = g.out_height(), ow_count = g.out_width();
-  std::vector<std::uint8_t> y(static_cast<std::size_t>(g.batch * oh_count * ow_count * g.out_channels));
+  std::vector<std::uint8_t> y(
+      static_cast<std::size_t>(g.batch * oh_count * ow_count * g.out_channels));
   std::size_t at = 0;
   for (std::int64_t n = 0; n < g.batch; ++n)
     for (std::int64_t oh = 0; oh < oh_count; ++oh)
@@ -36,11 +37,13 @@ std::vector<std::uint8_t> direct_conv2d(const Conv2dGeometry& g, const std::vect
           for (std::int64_t kh = 0; kh < g.kernel_height; ++kh)
             for (std::int64_t kw = 0; kw < g.kernel_width; ++kw)
               for (std::int64_t ci = 0; ci < g.in_channels; ++ci) {
-                const std::int64_t ih = oh * g.stride_height - g.padding_top + kh * g.dilation_height;
-                const std::int64_t iw = ow * g.stride_width - g.padding_left + kw * g.dilation_width;
+                const std::int64_t ih =
+                    oh * g.stride_height - g.padding_top + kh * g.dilation_height;
+                const std::int64_t iw =
+                    ow * g.stride_width - g.padding_left + kw * g.dilation_width;
                 if (ih < 0 || ih >= g.in_height || iw < 0 || iw >= g.in_width) continue;
-                const std::int64_t xv =
-                    x[static_cast<std::size_t>(((n * g.in_height + ih) * g.in_width + iw) * g.in_channels + ci)];
+                const std::int64_t xv = x[static_cast<std::size_t>(
+                    ((n * g.in_height + ih) * g.in_width + iw) * g.in_channels + ci)];
                 const std::int64_t wv = w[static_cast<std::size_t>(
                     ((co * g.kernel_height + kh) * g.kernel_width + kw) * g.in_channels + ci)];
                 acc += (xv - zp) * wv;
@@ -60,8 +63,10 @@ void check_conv(const GemmKernel& kernel, const Conv2dGeometry& g, std::int32_t 
                 << " padding " << g.padding_top << "," << g.padding_left << "," << g.padding_bottom
                 << "," << g.padding_right << " dilation " << g.dilation_height << "x"
                 << g.dilation_width << " zp " << zp);
-  frost::Generator gen(static_cast<std::uint64_t>(g.in_channels * 131 + g.out_channels * 7 + g.kernel_height));
-  std::vector<std::uint8_t> x(static_cast<std::size_t>(g.batch * g.in_height * g.in_width * g.in_channels));
+  frost::Generator gen(
+      static_cast<std::uint64_t>(g.in_channels * 131 + g.out_channels * 7 + g.kernel_height));
+  std::vector<std::uint8_t> x(
+      static_cast<std::size_t>(g.batch * g.in_height * g.in_width * g.in_channels));
   for (auto& v : x) v = static_cast<std::uint8_t>(gen.uniform_int(256));
   std::vector<std::int8_t> w(static_cast<std::size_t>(g.out_channels * g.gemm_k()));
   for (auto& v : w) v = static_cast<std::int8_t>(gen.uniform_int(256) - 128);

@@ -59,7 +59,8 @@ TEST_CASE("element-wise specs: hand-computed values", "[kernels][elementwise]") 
   CHECK(int{add_u8(129, 127, p)} == 100);  // 1 - 0.5 = 0.5 -> 0
   CHECK(int{add_u8(130, 127, p)} == 102);  // 2 - 0.5 = 1.5 -> 2
   CHECK(int{add_u8(255, 255, p)} == 255);  // 127 + 63.5 -> clamped
-  const AddParams relu = make_add_params({0.5f, 128}, {0.25f, 128}, {0.5f, 100}, FusedActivation::relu);
+  const AddParams relu =
+      make_add_params({0.5f, 128}, {0.25f, 128}, {0.5f, 100}, FusedActivation::relu);
   CHECK(int{add_u8(128, 100, relu)} == 100);  // -14 clamped at real 0
   CHECK(int{add_u8(130, 120, relu)} == 100);
 
@@ -73,7 +74,8 @@ TEST_CASE("element-wise specs: hand-computed values", "[kernels][elementwise]") 
   global_average_pool_reference(1, pool_in2, pool_out, gp);
   CHECK(int{pool_out[0]} == 25);
   // With zero points: input zp 20 subtracts, output zp 3 adds: (25 - 20) + 3.
-  global_average_pool_reference(1, pool_in2, pool_out, make_global_avg_pool_params(4, {1.0f, 20}, {1.0f, 3}));
+  global_average_pool_reference(1, pool_in2, pool_out,
+                                make_global_avg_pool_params(4, {1.0f, 20}, {1.0f, 3}));
   CHECK(int{pool_out[0]} == 8);
 
   // Requantization for concat: (q - 10) * (0.5 / 0.25) + 7.
@@ -109,11 +111,13 @@ TEST_CASE("vadd kernels: bit-exact with the spec", "[kernels][elementwise]") {
   for (const auto* k : runnable(kVaddKernels)) {
     SECTION(std::string(k->name)) {
       for (std::int32_t zp : {0, 128, 255})
-        for (FusedActivation act : {FusedActivation::none, FusedActivation::relu, FusedActivation::relu6})
+        for (FusedActivation act :
+             {FusedActivation::none, FusedActivation::relu, FusedActivation::relu6})
           for (std::size_t n : kSizes) {
             const QuantizationParams a{0.02f + 0.1f * gen.uniform_float(), zp};
             const QuantizationParams b{0.02f + 0.1f * gen.uniform_float(), 255 - zp};
-            const QuantizationParams o{0.05f + 0.1f * gen.uniform_float(), static_cast<std::int32_t>(gen.uniform_int(256))};
+            const QuantizationParams o{0.05f + 0.1f * gen.uniform_float(),
+                                       static_cast<std::int32_t>(gen.uniform_int(256))};
             const AddParams p = make_add_params(a, b, o, act);
             auto x = random_codes(gen, n), y = random_codes(gen, n);
             if (n == 64) std::fill(x.begin(), x.end(), 255);
@@ -144,14 +148,16 @@ TEST_CASE("vadd kernels: bit-exact with the spec", "[kernels][elementwise]") {
 AddParams params_where_fma_matters() {
   frost::Generator gen(21);
   for (int attempt = 0; attempt < 200; ++attempt) {
-    const AddParams p = make_add_params({0.01f + gen.uniform_float(), 128}, {0.01f + gen.uniform_float(), 77},
-                                        {0.05f + gen.uniform_float(), 128});
+    const AddParams p =
+        make_add_params({0.01f + gen.uniform_float(), 128}, {0.01f + gen.uniform_float(), 77},
+                        {0.05f + gen.uniform_float(), 128});
     for (int a = 0; a < 256; ++a)
       for (int b = 0; b < 256; ++b) {
         volatile float product = static_cast<float>(a - p.a_zero_point) * p.a_multiplier;
         const float unfused = product + static_cast<float>(b - p.b_zero_point) * p.b_multiplier;
         const OutputQuantization& o = p.output;
-        if (clamp_round_u8(unfused, o) != add_u8(static_cast<std::uint8_t>(a), static_cast<std::uint8_t>(b), p))
+        if (clamp_round_u8(unfused, o) !=
+            add_u8(static_cast<std::uint8_t>(a), static_cast<std::uint8_t>(b), p))
           return p;
       }
   }
@@ -187,12 +193,23 @@ TEST_CASE("quantize and dequantize kernels: bit-exact with the spec", "[kernels]
           std::vector<float> x(n);
           for (std::size_t i = 0; i < n; ++i) {
             switch (i % 8) {
-              case 0: x[i] = (static_cast<float>(gen.uniform_int(600)) - 300.0f + 0.5f) * p.scale; break;  // ties
-              case 1: x[i] = std::numeric_limits<float>::quiet_NaN(); break;
-              case 2: x[i] = i % 16 == 2 ? inf : -inf; break;
-              case 3: x[i] = -0.0f; break;
-              case 4: x[i] = 3e38f * (gen.uniform_float() - 0.5f); break;
-              default: x[i] = 300.0f * (gen.uniform_float() - 0.5f) * p.scale;
+              case 0:
+                x[i] = (static_cast<float>(gen.uniform_int(600)) - 300.0f + 0.5f) * p.scale;
+                break;  // ties
+              case 1:
+                x[i] = std::numeric_limits<float>::quiet_NaN();
+                break;
+              case 2:
+                x[i] = i % 16 == 2 ? inf : -inf;
+                break;
+              case 3:
+                x[i] = -0.0f;
+                break;
+              case 4:
+                x[i] = 3e38f * (gen.uniform_float() - 0.5f);
+                break;
+              default:
+                x[i] = 300.0f * (gen.uniform_float() - 0.5f) * p.scale;
             }
           }
           std::vector<std::uint8_t> out(n + 16, 0xA5);
@@ -214,7 +231,8 @@ TEST_CASE("quantize and dequantize kernels: bit-exact with the spec", "[kernels]
           std::vector<float> out(n);
           k->fn(n, q.data(), out.data(), p);
           for (std::size_t i = 0; i < n; ++i)
-            REQUIRE(std::bit_cast<std::uint32_t>(out[i]) == std::bit_cast<std::uint32_t>(dequantize_u8(q[i], p)));
+            REQUIRE(std::bit_cast<std::uint32_t>(out[i]) ==
+                    std::bit_cast<std::uint32_t>(dequantize_u8(q[i], p)));
         }
     }
   }
@@ -228,10 +246,13 @@ TEST_CASE("channel-sum kernels and global average pooling: exact", "[kernels][el
         for (std::int64_t pixels : {1, 7, 49}) {
           auto in = random_codes(gen, static_cast<std::size_t>(pixels * channels));
           if (channels == 64) std::fill(in.begin(), in.end(), 255);
-          std::vector<std::int32_t> sums(static_cast<std::size_t>(channels) + 4, -7), expected(sums.size(), -7);
+          std::vector<std::int32_t> sums(static_cast<std::size_t>(channels) + 4, -7),
+              expected(sums.size(), -7);
           k->fn(pixels, channels, in.data(), sums.data());
           for (std::int64_t c = 0; c < channels; ++c)
-            for (std::int64_t i = 0; i < pixels; ++i) expected[static_cast<std::size_t>(c)] += in[static_cast<std::size_t>(i * channels + c)];
+            for (std::int64_t i = 0; i < pixels; ++i)
+              expected[static_cast<std::size_t>(c)] +=
+                  in[static_cast<std::size_t>(i * channels + c)];
           for (std::int64_t c = 0; c < channels; ++c) expected[static_cast<std::size_t>(c)] += 7;
           REQUIRE(sums == expected);
         }
@@ -241,7 +262,8 @@ TEST_CASE("channel-sum kernels and global average pooling: exact", "[kernels][el
       const auto in = random_codes(gen, static_cast<std::size_t>(3 * pixels * channels));
       std::vector<std::uint8_t> expected(3 * channels);
       for (int n = 0; n < 3; ++n)
-        global_average_pool_reference(channels, in.data() + n * pixels * channels, expected.data() + n * channels, params);
+        global_average_pool_reference(channels, in.data() + n * pixels * channels,
+                                      expected.data() + n * channels, params);
       for (int threads : {1, 2}) {
         frost::set_num_threads(threads);
         std::vector<std::uint8_t> out(3 * channels);
@@ -256,7 +278,8 @@ TEST_CASE("element-wise entry points: dispatch, 1 and 2 threads", "[kernels][ele
   frost::Generator gen(3);
   const std::size_t n = 200003;  // several chunks of the parallel grain plus a tail
   const auto a = random_codes(gen, n), b = random_codes(gen, n);
-  const AddParams p = make_add_params({0.03f, 100}, {0.07f, 140}, {0.08f, 60}, FusedActivation::relu6);
+  const AddParams p =
+      make_add_params({0.03f, 100}, {0.07f, 140}, {0.08f, 60}, FusedActivation::relu6);
   std::vector<float> x(n);
   for (auto& v : x) v = 10.0f * (gen.uniform_float() - 0.5f);
   const QuantizationParams q{0.04f, 128};
@@ -278,9 +301,11 @@ TEST_CASE("element-wise entry points: dispatch, 1 and 2 threads", "[kernels][ele
 TEST_CASE("concat requantizes each input to the output parameters", "[kernels][elementwise]") {
   frost::Generator gen(4);
   const std::int64_t pixels = 37;
-  const auto a = random_codes(gen, pixels * 5), b = random_codes(gen, pixels * 19), c = random_codes(gen, pixels * 2);
+  const auto a = random_codes(gen, pixels * 5), b = random_codes(gen, pixels * 19),
+             c = random_codes(gen, pixels * 2);
   const QuantizationParams out{0.1f, 128};
-  const ConcatInput inputs[] = {{a.data(), 5, {0.05f, 100}}, {b.data(), 19, out}, {c.data(), 2, {0.3f, 0}}};
+  const ConcatInput inputs[] = {
+      {a.data(), 5, {0.05f, 100}}, {b.data(), 19, out}, {c.data(), 2, {0.3f, 0}}};
   for (int threads : {1, 2}) {
     frost::set_num_threads(threads);
     std::vector<std::uint8_t> result(pixels * 26);
@@ -302,7 +327,8 @@ TEST_CASE("element-wise ops reject bad arguments with frost::Error", "[kernels][
   CHECK_THROWS_AS(make_add_params({0.0f, 0}, {1.0f, 0}, {1.0f, 0}), frost::Error);
   CHECK_THROWS_AS(make_add_params({1.0f, 256}, {1.0f, 0}, {1.0f, 0}), frost::Error);
   CHECK_THROWS_AS(make_add_params({1.0f, 0}, {1.0f, 0}, {std::nanf(""), 0}), frost::Error);
-  CHECK_THROWS_AS(make_add_params({1000.0f, 0}, {1.0f, 0}, {1.0f, 0}), frost::Error);  // multiplier >= 256
+  CHECK_THROWS_AS(make_add_params({1000.0f, 0}, {1.0f, 0}, {1.0f, 0}),
+                  frost::Error);  // multiplier >= 256
   CHECK_THROWS_AS(make_global_avg_pool_params(0, {1.0f, 0}, {1.0f, 0}), frost::Error);
   CHECK_THROWS_AS(make_unary_lookup_table(UnaryOp::tanh, {-1.0f, 0}, {1.0f, 0}), frost::Error);
   float x[4] = {};
@@ -310,8 +336,9 @@ TEST_CASE("element-wise ops reject bad arguments with frost::Error", "[kernels][
   CHECK_THROWS_AS(quantize_u8_array(4, x, q, {0.0f, 0}), frost::Error);
   CHECK_THROWS_AS(quantize_u8_array(4, nullptr, q, {1.0f, 0}), frost::Error);
   CHECK_THROWS_AS(dequantize_u8_array(4, q, x, {1.0f, -1}), frost::Error);
-  CHECK_THROWS_AS(global_average_pool_nhwc_u8(1, 0, q, q, make_global_avg_pool_params(1, {1.0f, 0}, {1.0f, 0})),
-                  frost::Error);
+  CHECK_THROWS_AS(
+      global_average_pool_nhwc_u8(1, 0, q, q, make_global_avg_pool_params(1, {1.0f, 0}, {1.0f, 0})),
+      frost::Error);
   CHECK_THROWS_AS(concat_channels_nhwc_u8(1, {}, {1.0f, 0}, q), frost::Error);
   const ConcatInput bad[] = {{q, 0, {1.0f, 0}}};
   CHECK_THROWS_AS(concat_channels_nhwc_u8(1, bad, {1.0f, 0}, q), frost::Error);

@@ -56,7 +56,8 @@ TEST_CASE("qu8_gemm: multiples of 16 and powers of two +-1", "[kernels][gemm]") 
 
 TEST_CASE("qu8_gemm: extreme activations and weights", "[kernels][gemm]") {
   for_each_gemm_kernel([](const GemmKernel& kernel) {
-    for (ActivationFill a : {ActivationFill::random, ActivationFill::all_zero, ActivationFill::all_max})
+    for (ActivationFill a :
+         {ActivationFill::random, ActivationFill::all_zero, ActivationFill::all_max})
       for (WeightFill w : {WeightFill::random, WeightFill::all_min, WeightFill::all_max,
                            WeightFill::all_neg_max, WeightFill::alternating})
         for (std::int32_t a_zp : {0, 128, 255})
@@ -69,12 +70,19 @@ TEST_CASE("qu8_gemm: zero points, clamps and per-tensor scales", "[kernels][gemm
     for (std::int32_t a_zp : {0, 128, 255})
       for (std::int32_t out_zp : {0, 128, 255}) {
         GemmTester().m(13).n(50).k(40).a_zero_point(a_zp).output_zero_point(out_zp).test(kernel);
-        GemmTester().m(13).n(50).k(40).a_zero_point(a_zp).output_zero_point(out_zp)
-            .per_tensor_scale(true).test(kernel);
+        GemmTester()
+            .m(13)
+            .n(50)
+            .k(40)
+            .a_zero_point(a_zp)
+            .output_zero_point(out_zp)
+            .per_tensor_scale(true)
+            .test(kernel);
       }
     // Fused ReLU (min = zero point) and ReLU6-like upper bounds.
     GemmTester().m(10).n(40).k(30).output_zero_point(100).output_min(100).test(kernel);
-    GemmTester().m(10).n(40).k(30).output_zero_point(100).output_min(100).output_max(160).test(kernel);
+    GemmTester().m(10).n(40).k(30).output_zero_point(100).output_min(100).output_max(160).test(
+        kernel);
     GemmTester().m(10).n(40).k(30).output_min(60).output_max(61).test(kernel);
     GemmTester().m(10).n(40).k(30).output_min(7).output_max(7).test(kernel);
   });
@@ -110,7 +118,8 @@ TEST_CASE("qu8_gemm: reduce_range kernels refuse activations above 127", "[kerne
     std::vector<std::int8_t> b(8 * 4, -128);
     std::vector<std::uint8_t> a(3 * 8, 127), c(3 * 4);
     const std::vector<float> scale{0.001f};
-    REQUIRE_THROWS_AS(pack_gemm_weights(8, 4, {b.data(), 4, 1}, nullptr, 128, kernel), frost::Error);
+    REQUIRE_THROWS_AS(pack_gemm_weights(8, 4, {b.data(), 4, 1}, nullptr, 128, kernel),
+                      frost::Error);
     const PackedWeights w = pack_gemm_weights(8, 4, {b.data(), 4, 1}, nullptr, 0, kernel);
     qu8_gemm(3, a.data(), 8, w, {scale, {0, 0, 255}}, c.data(), 4);  // 127: fine
     a[13] = 128;
@@ -140,8 +149,10 @@ TEST_CASE("qu8_gemm: bad arguments throw frost::Error", "[kernels][gemm]") {
   REQUIRE_THROWS_AS(qu8_gemm(2, a.data(), 4, w, {two_scales, {}}, c.data(), 3), frost::Error);
   const std::vector<float> bad_scale{-1.0f};
   REQUIRE_THROWS_AS(qu8_gemm(2, a.data(), 4, w, {bad_scale, {}}, c.data(), 3), frost::Error);
-  REQUIRE_THROWS_AS(qu8_gemm(2, a.data(), 4, w, {scales, {0, 200, 100}}, c.data(), 3), frost::Error);
-  REQUIRE_THROWS_AS(qu8_gemm(2, a.data(), 4, w, {scales, {300, 0, 255}}, c.data(), 3), frost::Error);
+  REQUIRE_THROWS_AS(qu8_gemm(2, a.data(), 4, w, {scales, {0, 200, 100}}, c.data(), 3),
+                    frost::Error);
+  REQUIRE_THROWS_AS(qu8_gemm(2, a.data(), 4, w, {scales, {300, 0, 255}}, c.data(), 3),
+                    frost::Error);
 }
 
 // Thread counts: 2 then 1 then 2 again, so a pool that shrinks and grows between parallel runs
@@ -149,7 +160,8 @@ TEST_CASE("qu8_gemm: bad arguments throw frost::Error", "[kernels][gemm]") {
 TEST_CASE("qu8_gemm: strided rows and 1 or 2 threads", "[kernels][gemm]") {
   for (int threads : {2, 1, 2}) {
     for_each_gemm_kernel([threads](const GemmKernel& kernel) {
-      GemmTester().m(33).n(70).k(45).a_stride_padding(5).c_stride_padding(3).threads(threads).test(kernel);
+      GemmTester().m(33).n(70).k(45).a_stride_padding(5).c_stride_padding(3).threads(threads).test(
+          kernel);
       GemmTester().m(200).n(130).k(64).threads(threads).test(kernel);  // split over rows
       GemmTester().m(3).n(600).k(300).threads(threads).test(kernel);   // split over columns
     });

@@ -25,7 +25,8 @@ template <class Body>
 void for_each_gemm_kernel(Body&& body) {
   for (const GemmKernel& kernel : kGemmKernels) {
     if (!isa_supported(kernel.isa)) {
-      WARN("skipping " << kernel.name << ": this CPU lacks the " << isa_name(kernel.isa) << " path");
+      WARN("skipping " << kernel.name << ": this CPU lacks the " << isa_name(kernel.isa)
+                       << " path");
       continue;
     }
     INFO("kernel " << kernel.name);
@@ -35,25 +36,68 @@ void for_each_gemm_kernel(Body&& body) {
 
 class GemmTester {
  public:
-  GemmTester& m(std::int64_t v) { m_ = v; return *this; }
-  GemmTester& n(std::int64_t v) { n_ = v; return *this; }
-  GemmTester& k(std::int64_t v) { k_ = v; return *this; }
-  GemmTester& a_zero_point(std::int32_t v) { a_zero_point_ = v; return *this; }
-  GemmTester& output_zero_point(std::int32_t v) { output_.zero_point = v; return *this; }
-  GemmTester& output_min(std::uint8_t v) { output_.output_min = v; return *this; }
-  GemmTester& output_max(std::uint8_t v) { output_.output_max = v; return *this; }
-  GemmTester& per_tensor_scale(bool v) { per_tensor_scale_ = v; return *this; }
-  GemmTester& activations(ActivationFill v) { activation_fill_ = v; return *this; }
-  GemmTester& weights(WeightFill v) { weight_fill_ = v; return *this; }
-  GemmTester& a_stride_padding(std::int64_t v) { a_padding_ = v; return *this; }
-  GemmTester& c_stride_padding(std::int64_t v) { c_padding_ = v; return *this; }
-  GemmTester& threads(int v) { threads_ = v; return *this; }
-  GemmTester& seed(std::uint64_t v) { seed_ = v; return *this; }
+  GemmTester& m(std::int64_t v) {
+    m_ = v;
+    return *this;
+  }
+  GemmTester& n(std::int64_t v) {
+    n_ = v;
+    return *this;
+  }
+  GemmTester& k(std::int64_t v) {
+    k_ = v;
+    return *this;
+  }
+  GemmTester& a_zero_point(std::int32_t v) {
+    a_zero_point_ = v;
+    return *this;
+  }
+  GemmTester& output_zero_point(std::int32_t v) {
+    output_.zero_point = v;
+    return *this;
+  }
+  GemmTester& output_min(std::uint8_t v) {
+    output_.output_min = v;
+    return *this;
+  }
+  GemmTester& output_max(std::uint8_t v) {
+    output_.output_max = v;
+    return *this;
+  }
+  GemmTester& per_tensor_scale(bool v) {
+    per_tensor_scale_ = v;
+    return *this;
+  }
+  GemmTester& activations(ActivationFill v) {
+    activation_fill_ = v;
+    return *this;
+  }
+  GemmTester& weights(WeightFill v) {
+    weight_fill_ = v;
+    return *this;
+  }
+  GemmTester& a_stride_padding(std::int64_t v) {
+    a_padding_ = v;
+    return *this;
+  }
+  GemmTester& c_stride_padding(std::int64_t v) {
+    c_padding_ = v;
+    return *this;
+  }
+  GemmTester& threads(int v) {
+    threads_ = v;
+    return *this;
+  }
+  GemmTester& seed(std::uint64_t v) {
+    seed_ = v;
+    return *this;
+  }
 
   void test(const GemmKernel& kernel) const {
-    INFO((kernel.layout.reduce_range ? "7-bit activations " : "") << "M=" << m_ << " N=" << n_ << " K=" << k_ << " a_zp=" << a_zero_point_ << " out_zp="
-              << output_.zero_point << " clamp=[" << int{output_.output_min} << ", "
-              << int{output_.output_max} << "] threads=" << threads_);
+    INFO((kernel.layout.reduce_range ? "7-bit activations " : "")
+         << "M=" << m_ << " N=" << n_ << " K=" << k_ << " a_zp=" << a_zero_point_
+         << " out_zp=" << output_.zero_point << " clamp=[" << int{output_.output_min} << ", "
+         << int{output_.output_max} << "] threads=" << threads_);
     Generator gen(seed_ + static_cast<std::uint64_t>(m_ * 1000003 + n_ * 1009 + k_));
     // A reduce_range kernel is exact for 7-bit activations only, and refuses others.
     const bool seven_bit = kernel.layout.reduce_range;
@@ -67,18 +111,32 @@ class GemmTester {
         case ActivationFill::random:
           v = static_cast<std::uint8_t>(gen.uniform_int(activation_levels));
           break;
-        case ActivationFill::all_zero: v = 0; break;
-        case ActivationFill::all_max: v = static_cast<std::uint8_t>(activation_levels - 1); break;
+        case ActivationFill::all_zero:
+          v = 0;
+          break;
+        case ActivationFill::all_max:
+          v = static_cast<std::uint8_t>(activation_levels - 1);
+          break;
       }
     }
     std::vector<std::int8_t> b(static_cast<std::size_t>(k_ * n_));
     for (std::size_t i = 0; i < b.size(); ++i) {
       switch (weight_fill_) {
-        case WeightFill::random: b[i] = static_cast<std::int8_t>(gen.uniform_int(256) - 128); break;
-        case WeightFill::all_min: b[i] = -128; break;
-        case WeightFill::all_max: b[i] = 127; break;
-        case WeightFill::all_neg_max: b[i] = -127; break;
-        case WeightFill::alternating: b[i] = (i % 2 == 0) ? 127 : -128; break;
+        case WeightFill::random:
+          b[i] = static_cast<std::int8_t>(gen.uniform_int(256) - 128);
+          break;
+        case WeightFill::all_min:
+          b[i] = -128;
+          break;
+        case WeightFill::all_max:
+          b[i] = 127;
+          break;
+        case WeightFill::all_neg_max:
+          b[i] = -127;
+          break;
+        case WeightFill::alternating:
+          b[i] = (i % 2 == 0) ? 127 : -128;
+          break;
       }
     }
     std::vector<std::int32_t> bias(static_cast<std::size_t>(n_));
@@ -97,8 +155,7 @@ class GemmTester {
     reference::qu8_gemm_s32(m_, n_, k_, a.data(), a_stride, a_zero_point, view, bias.data(),
                             expected32.data(), c_stride);
 
-    const PackedWeights packed =
-        pack_gemm_weights(k_, n_, view, bias.data(), a_zero_point, kernel);
+    const PackedWeights packed = pack_gemm_weights(k_, n_, view, bias.data(), a_zero_point, kernel);
     REQUIRE(packed.isa() == kernel.isa);
     if (num_threads() != threads_) set_num_threads(threads_);
     std::vector<std::uint8_t> c(static_cast<std::size_t>(m_ * c_stride), 0xA5);

@@ -8,19 +8,19 @@
 #include <limits>
 
 using frost::kernels::FusedActivation;
-using frost::kernels::OutputQuantization;
 using frost::kernels::output_quantization;
+using frost::kernels::OutputQuantization;
 using frost::kernels::requantize;
 
 TEST_CASE("requantize rounds half to even", "[kernels][requantize]") {
   const OutputQuantization out{100, 0, 255};
-  CHECK(int{requantize(1, 0.5f, out)} == 100);   //  0.5 -> 0
-  CHECK(int{requantize(3, 0.5f, out)} == 102);   //  1.5 -> 2
-  CHECK(int{requantize(5, 0.5f, out)} == 102);   //  2.5 -> 2
-  CHECK(int{requantize(7, 0.5f, out)} == 104);   //  3.5 -> 4
-  CHECK(int{requantize(-1, 0.5f, out)} == 100);  // -0.5 -> 0
-  CHECK(int{requantize(-3, 0.5f, out)} == 98);   // -1.5 -> -2
-  CHECK(int{requantize(-5, 0.5f, out)} == 98);   // -2.5 -> -2
+  CHECK(int{requantize(1, 0.5f, out)} == 100);    //  0.5 -> 0
+  CHECK(int{requantize(3, 0.5f, out)} == 102);    //  1.5 -> 2
+  CHECK(int{requantize(5, 0.5f, out)} == 102);    //  2.5 -> 2
+  CHECK(int{requantize(7, 0.5f, out)} == 104);    //  3.5 -> 4
+  CHECK(int{requantize(-1, 0.5f, out)} == 100);   // -0.5 -> 0
+  CHECK(int{requantize(-3, 0.5f, out)} == 98);    // -1.5 -> -2
+  CHECK(int{requantize(-5, 0.5f, out)} == 98);    // -2.5 -> -2
   CHECK(int{requantize(10, 0.26f, out)} == 103);  // 2.6 -> 3
   CHECK(int{requantize(10, 0.24f, out)} == 102);  // 2.4 -> 2
 }

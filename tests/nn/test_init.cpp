@@ -35,11 +35,14 @@ TEST_CASE("init::calculate_gain and fans follow PyTorch", "[nn][init]") {
   CHECK(init::calculate_gain(init::Nonlinearity::kLinear) == 1.0);
   CHECK(init::calculate_gain(init::Nonlinearity::kTanh) == Approx(5.0 / 3.0));
   CHECK(init::calculate_gain(init::Nonlinearity::kReLU) == Approx(std::sqrt(2.0)));
-  CHECK(init::calculate_gain(init::Nonlinearity::kLeakyReLU, std::sqrt(5.0)) == Approx(std::sqrt(2.0 / 6.0)));
-  const auto [fan_in, fan_out] = init::calculate_fan_in_and_fan_out(Tensor<float>::empty({16, 8, 3, 5}));
+  CHECK(init::calculate_gain(init::Nonlinearity::kLeakyReLU, std::sqrt(5.0)) ==
+        Approx(std::sqrt(2.0 / 6.0)));
+  const auto [fan_in, fan_out] =
+      init::calculate_fan_in_and_fan_out(Tensor<float>::empty({16, 8, 3, 5}));
   CHECK(fan_in == 8 * 15);
   CHECK(fan_out == 16 * 15);
-  CHECK_THROWS_WITH(init::calculate_fan_in_and_fan_out(Tensor<float>::empty({7})), Catch::Contains("[7]"));
+  CHECK_THROWS_WITH(init::calculate_fan_in_and_fan_out(Tensor<float>::empty({7})),
+                    Catch::Contains("[7]"));
 }
 
 TEST_CASE("init::kaiming_normal_ has std gain / sqrt(fan)", "[nn][init]") {

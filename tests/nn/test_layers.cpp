@@ -22,8 +22,8 @@ namespace nn = frost::nn;
 namespace {
 
 // out[n, o, y, x] = b[o] + sum over the group's channels and the kernel of w * input.
-Tensor<float> naive_conv2d(const Tensor<float>& x, const Tensor<float>& w, const Tensor<float>& b, frost::Size2d s,
-                           frost::Size2d p, frost::Size2d d, std::int64_t groups) {
+Tensor<float> naive_conv2d(const Tensor<float>& x, const Tensor<float>& w, const Tensor<float>& b,
+                           frost::Size2d s, frost::Size2d p, frost::Size2d d, std::int64_t groups) {
   const std::int64_t n = x.size(0), h = x.size(2), wd = x.size(3);
   const std::int64_t o = w.size(0), cg = w.size(1), kh = w.size(2), kw = w.size(3);
   const std::int64_t oh = (h + 2 * p.height - d.height * (kh - 1) - 1) / s.height + 1;
@@ -38,7 +38,8 @@ Tensor<float> naive_conv2d(const Tensor<float>& x, const Tensor<float>& w, const
           for (std::int64_t ci = 0; ci < cg; ++ci)
             for (std::int64_t ky = 0; ky < kh; ++ky)
               for (std::int64_t kx = 0; kx < kw; ++kx) {
-                const std::int64_t iy = y * s.height - p.height + ky * d.height, ix = xx * s.width - p.width + kx * d.width;
+                const std::int64_t iy = y * s.height - p.height + ky * d.height,
+                                   ix = xx * s.width - p.width + kx * d.width;
                 if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
                 acc += double(w.at({oc, ci, ky, kx})) * x.at({i, (oc / og) * cg + ci, iy, ix});
               }
@@ -50,12 +51,14 @@ Tensor<float> naive_conv2d(const Tensor<float>& x, const Tensor<float>& w, const
 void check_close(const Tensor<float>& a, const Tensor<float>& b, double tol = 1e-4) {
   REQUIRE(a.shape() == b.shape());
   const Tensor<float> ac = a.contiguous(), bc = b.contiguous();
-  for (std::int64_t i = 0; i < ac.numel(); ++i) CHECK(ac.data()[i] == Approx(bc.data()[i]).margin(tol));
+  for (std::int64_t i = 0; i < ac.numel(); ++i)
+    CHECK(ac.data()[i] == Approx(bc.data()[i]).margin(tol));
 }
 
 }  // namespace
 
-TEST_CASE("Conv2d registers weight [out, in/groups, kh, kw] and bias, initialised like PyTorch", "[nn]") {
+TEST_CASE("Conv2d registers weight [out, in/groups, kh, kw] and bias, initialised like PyTorch",
+          "[nn]") {
   nn::Conv2d conv(4, 6, {3, 5}, {.stride = 2, .padding = 1, .groups = 2});
   CHECK(conv.named_parameters().keys() == std::vector<std::string>{"weight", "bias"});
   CHECK(conv.weight().shape() == frost::Shape{6, 2, 3, 5});
@@ -70,7 +73,8 @@ TEST_CASE("Conv2d registers weight [out, in/groups, kh, kw] and bias, initialise
   CHECK_THROWS_WITH(nn::Conv2d(3, 8, 3, {.groups = 2}), Catch::Contains("groups 2"));
 }
 
-TEST_CASE("Conv2d forward matches a naive convolution for stride, padding, dilation and groups", "[nn]") {
+TEST_CASE("Conv2d forward matches a naive convolution for stride, padding, dilation and groups",
+          "[nn]") {
   frost::manual_seed(7);
   struct Case {
     std::int64_t in, out;
@@ -86,8 +90,8 @@ TEST_CASE("Conv2d forward matches a naive convolution for stride, padding, dilat
   for (const auto& c : cases) {
     nn::Conv2d conv(c.in, c.out, c.kernel, c.options);
     const Tensor<float> x = Tensor<float>::randn({2, c.in, 7, 6});
-    check_close(conv(x), naive_conv2d(x, conv.weight(), conv.bias(), c.options.stride, c.options.padding,
-                                      c.options.dilation, c.options.groups));
+    check_close(conv(x), naive_conv2d(x, conv.weight(), conv.bias(), c.options.stride,
+                                      c.options.padding, c.options.dilation, c.options.groups));
   }
 }
 
@@ -108,8 +112,10 @@ TEST_CASE("Conv2d with the wrong input channels names the layer and both shapes"
 TEST_CASE("BatchNorm2d uses batch statistics in training and running statistics in eval", "[nn]") {
   nn::BatchNorm2d bn(2);
   CHECK(bn.named_parameters().keys() == std::vector<std::string>{"weight", "bias"});
-  CHECK(bn.named_buffers().keys() == std::vector<std::string>{"running_mean", "running_var", "num_batches_tracked"});
-  // Channel 0 holds 1..8, channel 1 holds 2 * (1..8): means 4.5 and 9, biased variances 5.25 and 21.
+  CHECK(bn.named_buffers().keys() ==
+        std::vector<std::string>{"running_mean", "running_var", "num_batches_tracked"});
+  // Channel 0 holds 1..8, channel 1 holds 2 * (1..8): means 4.5 and 9, biased variances 5.25
+  // and 21.
   Tensor<float> x = Tensor<float>::empty({2, 2, 2, 2});
   for (std::int64_t n = 0; n < 2; ++n)
     for (std::int64_t i = 0; i < 4; ++i) {
@@ -138,7 +144,9 @@ TEST_CASE("BatchNorm2d uses batch statistics in training and running statistics 
   CHECK(bn.running_mean().at({0}) == Approx(0.45));
 }
 
-TEST_CASE("BatchNorm2d without momentum averages cumulatively; without running stats it has no buffers", "[nn]") {
+TEST_CASE(
+    "BatchNorm2d without momentum averages cumulatively; without running stats it has no buffers",
+    "[nn]") {
   nn::BatchNorm2d cumulative(1, {.momentum = std::nullopt});
   cumulative(Tensor<float>::full({2, 1, 2, 2}, 2.0f));
   cumulative(Tensor<float>::full({2, 1, 2, 2}, 4.0f));
@@ -150,7 +158,8 @@ TEST_CASE("BatchNorm2d without momentum averages cumulatively; without running s
   stateless.eval();
   const Tensor<float> y = stateless(Tensor<float>::from_vector({1, 3, 5, 7}, {1, 1, 2, 2}));
   CHECK(y.at({0, 0, 0, 0}) == Approx(-3.0 / std::sqrt(5.0 + 1e-5)).epsilon(1e-5));
-  CHECK_THROWS_WITH(cumulative(Tensor<float>::zeros({2, 3, 2, 2})), Catch::Contains("[2, 3, 2, 2]"));
+  CHECK_THROWS_WITH(cumulative(Tensor<float>::zeros({2, 3, 2, 2})),
+                    Catch::Contains("[2, 3, 2, 2]"));
 }
 
 TEST_CASE("Pooling layers reduce windows like PyTorch", "[nn]") {
@@ -175,13 +184,14 @@ TEST_CASE("Pooling layers reduce windows like PyTorch", "[nn]") {
 }
 
 TEST_CASE("A CNN's parameters and buffers get PyTorch's names and counts", "[nn]") {
-  nn::Sequential net(std::make_shared<nn::Conv2d>(1, 8, 3, nn::Conv2dOptions{.padding = 1, .bias = false}),
-                     std::make_shared<nn::BatchNorm2d>(8), std::make_shared<nn::ReLU>(),
-                     std::make_shared<nn::MaxPool2d>(2), std::make_shared<nn::Flatten>(),
-                     std::make_shared<nn::Linear>(8 * 4 * 4, 10));
+  nn::Sequential net(
+      std::make_shared<nn::Conv2d>(1, 8, 3, nn::Conv2dOptions{.padding = 1, .bias = false}),
+      std::make_shared<nn::BatchNorm2d>(8), std::make_shared<nn::ReLU>(),
+      std::make_shared<nn::MaxPool2d>(2), std::make_shared<nn::Flatten>(),
+      std::make_shared<nn::Linear>(8 * 4 * 4, 10));
   CHECK(net.state_dict().keys() ==
-        std::vector<std::string>{"0.weight", "1.weight", "1.bias", "1.running_mean", "1.running_var",
-                                 "1.num_batches_tracked", "5.weight", "5.bias"});
+        std::vector<std::string>{"0.weight", "1.weight", "1.bias", "1.running_mean",
+                                 "1.running_var", "1.num_batches_tracked", "5.weight", "5.bias"});
   CHECK(nn::count_parameters(net) == 8 * 9 + 2 * 8 + 128 * 10 + 10);
   const Tensor<float> y = net(Tensor<float>::randn({3, 1, 8, 8}));
   CHECK(y.shape() == frost::Shape{3, 10});

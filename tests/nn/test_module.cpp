@@ -36,8 +36,10 @@ class MixedOp : public nn::Module {
 };
 
 std::shared_ptr<nn::Sequential> make_nested() {
-  auto inner = std::make_shared<nn::Sequential>(std::make_shared<nn::Linear>(8, 3), std::make_shared<MixedOp>());
-  return std::make_shared<nn::Sequential>(std::make_shared<nn::Linear>(4, 8), std::make_shared<nn::ReLU>(), inner);
+  auto inner = std::make_shared<nn::Sequential>(std::make_shared<nn::Linear>(8, 3),
+                                                std::make_shared<MixedOp>());
+  return std::make_shared<nn::Sequential>(std::make_shared<nn::Linear>(4, 8),
+                                          std::make_shared<nn::ReLU>(), inner);
 }
 
 std::vector<float> values(const Tensor<float>& t) {
@@ -46,30 +48,33 @@ std::vector<float> values(const Tensor<float>& t) {
 }
 
 // The tensor (parameter or buffer) at a dotted name; shares storage with the module.
-Tensor<float> param(const nn::Module& m, const std::string& name) { return m.state_dict()[name]; }
+Tensor<float> param(const nn::Module& m, const std::string& name) {
+  return m.state_dict()[name];
+}
 
 }  // namespace
 
 TEST_CASE("nn::Module names parameters, buffers and modules recursively", "[nn]") {
   auto net = make_nested();
   const auto params = net->named_parameters();
-  REQUIRE(params.keys() == std::vector<std::string>{"0.weight", "0.bias", "2.0.weight", "2.0.bias", "2.1.scale",
-                                                    "2.1.proj.weight"});
+  REQUIRE(params.keys() == std::vector<std::string>{"0.weight", "0.bias", "2.0.weight", "2.0.bias",
+                                                    "2.1.scale", "2.1.proj.weight"});
   CHECK(params["0.weight"].shape() == frost::Shape{8, 4});
   CHECK(params["2.1.proj.weight"].shape() == frost::Shape{3, 3});
   CHECK(nn::count_parameters(*net) == 8 * 4 + 8 + 3 * 8 + 3 + 3 + 9);
   for (const auto& p : net->parameters()) CHECK(p.requires_grad());
 
   CHECK(net->named_parameters(/*recurse=*/false).empty());
-  CHECK(net->named_parameters_in(nn::kArchitecture).keys() == std::vector<std::string>{"2.1.alpha"});
+  CHECK(net->named_parameters_in(nn::kArchitecture).keys() ==
+        std::vector<std::string>{"2.1.alpha"});
   CHECK(net->named_buffers().keys() == std::vector<std::string>{"2.1.count"});
   CHECK(net->named_modules().keys() ==
         std::vector<std::string>{"", "0", "1", "2", "2.0", "2.1", "2.1.proj"});
   CHECK(net->children().size() == 3);
   std::vector<std::string> applied;
   net->apply([&](nn::Module& m) { applied.push_back(m.type_name()); });
-  CHECK(applied == std::vector<std::string>{"Linear", "ReLU", "Linear", "Linear", "MixedOp", "Sequential",
-                                            "Sequential"});
+  CHECK(applied == std::vector<std::string>{"Linear", "ReLU", "Linear", "Linear", "MixedOp",
+                                            "Sequential", "Sequential"});
   CHECK(net->submodule("2.1.proj")->type_name() == "Linear");
   CHECK_THROWS_WITH(net->submodule("2.5"), Catch::Contains("'2.5'"));
 
@@ -87,9 +92,12 @@ TEST_CASE("nn::Module names parameters, buffers and modules recursively", "[nn]"
 TEST_CASE("nn::Module rejects duplicate and dotted names", "[nn]") {
   nn::Module m;
   m.register_parameter("w", Tensor<float>::zeros({1}));
-  CHECK_THROWS_WITH(m.register_buffer("w", Tensor<float>::zeros({1})), Catch::Contains("'w' is already registered"));
-  CHECK_THROWS_WITH(m.register_parameter("a.b", Tensor<float>::zeros({1})), Catch::Contains("invalid name 'a.b'"));
-  CHECK_THROWS_WITH(m.forward(Tensor<float>::zeros({1})), Catch::Contains("does not implement forward"));
+  CHECK_THROWS_WITH(m.register_buffer("w", Tensor<float>::zeros({1})),
+                    Catch::Contains("'w' is already registered"));
+  CHECK_THROWS_WITH(m.register_parameter("a.b", Tensor<float>::zeros({1})),
+                    Catch::Contains("invalid name 'a.b'"));
+  CHECK_THROWS_WITH(m.forward(Tensor<float>::zeros({1})),
+                    Catch::Contains("does not implement forward"));
 }
 
 TEST_CASE("nn::Module train/eval propagates; Dropout is the identity in eval", "[nn]") {
@@ -109,8 +117,10 @@ TEST_CASE("nn::Module train/eval propagates; Dropout is the identity in eval", "
   const auto y = values((*net)(x));
   int zeros = 0;
   for (float v : y) {
-    if (v == 0.0f) ++zeros;
-    else CHECK(v == Approx(1.0f / 0.75f));
+    if (v == 0.0f)
+      ++zeros;
+    else
+      CHECK(v == Approx(1.0f / 0.75f));
   }
   // 1000 expected zeros; 5 standard deviations of a Binomial(4000, 0.25) is about 137.
   CHECK(std::abs(zeros - 1000) < 137);
@@ -134,8 +144,9 @@ TEST_CASE("nn::Module state_dict round trip, strict and non-strict loading", "[n
   REQUIRE(values(param(*a, "0.weight")) != values(param(*b, "0.weight")));
 
   const nn::StateDict dict = a->state_dict();
-  CHECK(dict.keys() == std::vector<std::string>{"0.weight", "0.bias", "2.0.weight", "2.0.bias", "2.1.scale",
-                                                "2.1.alpha", "2.1.count", "2.1.proj.weight"});
+  CHECK(dict.keys() == std::vector<std::string>{"0.weight", "0.bias", "2.0.weight", "2.0.bias",
+                                                "2.1.scale", "2.1.alpha", "2.1.count",
+                                                "2.1.proj.weight"});
   const auto result = b->load_state_dict(dict);
   CHECK(result.ok());
   for (const auto& [name, t] : b->state_dict()) CHECK(values(t) == values(dict[name]));
@@ -193,19 +204,22 @@ TEST_CASE("nn::Module replace_module swaps a submodule by path", "[nn]") {
   // Run only the first two layers through a fresh Sequential sharing the children.
   nn::Sequential head((*net)[0], (*net)[1]);
   const auto y = values(head(x));
-  for (std::size_t i = 0; i < y.size(); ++i) CHECK(y[i] == Approx(1.0 / (1.0 + std::exp(-relu_out[i]))));
+  for (std::size_t i = 0; i < y.size(); ++i)
+    CHECK(y[i] == Approx(1.0 / (1.0 + std::exp(-relu_out[i]))));
 
   net->replace_module("2.1.proj", std::make_shared<nn::Identity>());
   CHECK(net->named_parameters().keys() ==
         std::vector<std::string>{"0.weight", "0.bias", "2.0.weight", "2.0.bias", "2.1.scale"});
-  CHECK_THROWS_WITH(net->replace_module("2.9", std::make_shared<nn::Identity>()), Catch::Contains("'2.9'"));
+  CHECK_THROWS_WITH(net->replace_module("2.9", std::make_shared<nn::Identity>()),
+                    Catch::Contains("'2.9'"));
 }
 
 TEST_CASE("nn::Module hooks rewrite inputs and outputs and can be removed", "[nn]") {
   nn::ReLU relu;
-  const auto pre = relu.register_forward_pre_hook([](nn::Module&, const Tensor<float>& x) { return x - 1.0f; });
-  const auto post = relu.register_forward_hook(
-      [](nn::Module& m, const Tensor<float>&, const Tensor<float>& y) {
+  const auto pre =
+      relu.register_forward_pre_hook([](nn::Module&, const Tensor<float>& x) { return x - 1.0f; });
+  const auto post =
+      relu.register_forward_hook([](nn::Module& m, const Tensor<float>&, const Tensor<float>& y) {
         CHECK(m.type_name() == "ReLU");
         return y * 10.0f;
       });
@@ -219,7 +233,8 @@ TEST_CASE("nn::Module hooks rewrite inputs and outputs and can be removed", "[nn
 }
 
 TEST_CASE("nn::Module prints its tree", "[nn]") {
-  nn::Sequential net(std::make_shared<nn::Linear>(4, 2), std::make_shared<nn::Sequential>(std::make_shared<nn::ReLU>()));
+  nn::Sequential net(std::make_shared<nn::Linear>(4, 2),
+                     std::make_shared<nn::Sequential>(std::make_shared<nn::ReLU>()));
   std::ostringstream os;
   os << net;
   CHECK(os.str() ==

@@ -16,7 +16,8 @@ namespace nn = frost::nn;
 
 namespace {
 std::shared_ptr<nn::Sequential> make_mlp() {
-  return std::make_shared<nn::Sequential>(std::make_shared<nn::Linear>(3, 5), std::make_shared<nn::ReLU>(),
+  return std::make_shared<nn::Sequential>(std::make_shared<nn::Linear>(3, 5),
+                                          std::make_shared<nn::ReLU>(),
                                           std::make_shared<nn::Linear>(5, 2));
 }
 }  // namespace
@@ -54,8 +55,10 @@ TEST_CASE("nn::load names the file and the keys that do not match", "[nn][io]") 
   const auto partial = nn::load(*mlp, dir / "small.safetensors", /*strict=*/false);
   CHECK(partial.missing_keys == std::vector<std::string>{"2.weight", "2.bias"});
 
-  std::map<std::string, Tensor<std::int32_t>> ints{{"0.weight", Tensor<std::int32_t>::zeros({5, 3})}};
+  std::map<std::string, Tensor<std::int32_t>> ints{
+      {"0.weight", Tensor<std::int32_t>::zeros({5, 3})}};
   frost::io::save_safetensors(dir / "ints.safetensors", ints);
   CHECK_THROWS_WITH(nn::load(*mlp, dir / "ints.safetensors"), Catch::Contains("0.weight"));
-  CHECK_THROWS_WITH(nn::load(*mlp, dir / "missing.safetensors"), Catch::Contains("missing.safetensors"));
+  CHECK_THROWS_WITH(nn::load(*mlp, dir / "missing.safetensors"),
+                    Catch::Contains("missing.safetensors"));
 }

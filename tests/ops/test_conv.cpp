@@ -15,9 +15,9 @@
 
 #include "../kernels/test_fp32_reference.hpp"
 
+using Catch::Matchers::Contains;
 using frost::Shape;
 using frost::Tensor;
-using Catch::Matchers::Contains;
 using Inputs = std::vector<Tensor<double>>;
 
 namespace {
@@ -44,28 +44,36 @@ TEST_CASE("conv2d: gradcheck over stride, padding, dilation and groups", "[ops][
         for (std::int64_t groups : {1, 2, 4}) {
           // groups == 4 == channels == out channels: the depthwise kernels.
           const std::int64_t out_channels = groups == 4 ? 4 : 6;
-          INFO("stride " << stride << " padding " << padding << " dilation " << dilation << " groups " << groups);
+          INFO("stride " << stride << " padding " << padding << " dilation " << dilation
+                         << " groups " << groups);
           auto x = random_tensor<double>({2, 4, 6, 5}, seed++).requires_grad_();
           auto w = random_tensor<double>({out_channels, 4 / groups, 3, 3}, seed++).requires_grad_();
           auto b = random_tensor<double>({out_channels}, seed++).requires_grad_();
           const auto result = frost::gradcheck(
-              [&](const Inputs& in) { return frost::conv2d(in[0], in[1], in[2], stride, padding, dilation, groups); },
+              [&](const Inputs& in) {
+                return frost::conv2d(in[0], in[1], in[2], stride, padding, dilation, groups);
+              },
               {x, w, b});
           INFO(result.message);
           REQUIRE(result.ok);
         }
 }
 
-TEST_CASE("conv2d: gradcheck for 1x1, rectangular and asymmetric settings", "[ops][conv][gradcheck]") {
+TEST_CASE("conv2d: gradcheck for 1x1, rectangular and asymmetric settings",
+          "[ops][conv][gradcheck]") {
   auto x = random_tensor<double>({2, 3, 5, 7}, 50).requires_grad_();
   auto w1 = random_tensor<double>({4, 3, 1, 1}, 51).requires_grad_();
   auto w2 = random_tensor<double>({4, 3, 2, 3}, 52).requires_grad_();
   auto w3 = random_tensor<double>({3, 1, 5, 5}, 53).requires_grad_();  // depthwise 5x5
   REQUIRE(frost::gradcheck([](const Inputs& in) { return frost::conv2d(in[0], in[1]); }, {x, w1}));
   REQUIRE(frost::gradcheck(
-      [](const Inputs& in) { return frost::conv2d(in[0], in[1], {}, frost::Size2d{1, 2}, frost::Size2d{1, 0}, frost::Size2d{2, 1}); },
+      [](const Inputs& in) {
+        return frost::conv2d(in[0], in[1], {}, frost::Size2d{1, 2}, frost::Size2d{1, 0},
+                             frost::Size2d{2, 1});
+      },
       {x, w2}));
-  REQUIRE(frost::gradcheck([](const Inputs& in) { return frost::conv2d(in[0], in[1], {}, 2, 2, 1, 3); }, {x, w3}));
+  REQUIRE(frost::gradcheck(
+      [](const Inputs& in) { return frost::conv2d(in[0], in[1], {}, 2, 2, 1, 3); }, {x, w3}));
 }
 
 TEST_CASE("conv2d: values match the naive reference, float", "[ops][conv]") {
@@ -86,7 +94,8 @@ TEST_CASE("conv2d: values match the naive reference, float", "[ops][conv]") {
   const auto bv = values(b);
   const auto expected = frost_test::conv2d_reference(g, values(x), values(w), bv.data());
   const auto actual = values(y);
-  for (std::size_t i = 0; i < actual.size(); ++i) REQUIRE(actual[i] == Approx(expected[i]).margin(1e-5));
+  for (std::size_t i = 0; i < actual.size(); ++i)
+    REQUIRE(actual[i] == Approx(expected[i]).margin(1e-5));
 }
 
 TEST_CASE("conv2d: non-contiguous inputs and gradients only where required", "[ops][conv]") {
@@ -121,8 +130,9 @@ TEST_CASE("conv2d: shape errors name the op and the shapes", "[ops][conv]") {
                     Contains("conv2d") && Contains("[1, 4, 5, 5]") && Contains("[2, 3, 3, 3]"));
   CHECK_THROWS_WITH(frost::conv2d(x, Tensor<float>::zeros({3, 2, 3, 3}), {}, 1, 0, 1, 2),
                     Contains("conv2d") && Contains("groups = 2"));
-  CHECK_THROWS_WITH(frost::conv2d(Tensor<float>::zeros({4, 5, 5}), Tensor<float>::zeros({2, 4, 3, 3})),
-                    Contains("conv2d") && Contains("expected input [N, C, H, W], got shape [4, 5, 5]"));
+  CHECK_THROWS_WITH(
+      frost::conv2d(Tensor<float>::zeros({4, 5, 5}), Tensor<float>::zeros({2, 4, 3, 3})),
+      Contains("conv2d") && Contains("expected input [N, C, H, W], got shape [4, 5, 5]"));
   CHECK_THROWS_WITH(frost::conv2d(x, Tensor<float>::zeros({2, 4, 3, 3}), Tensor<float>::zeros({3})),
                     Contains("conv2d") && Contains("bias shape [3]"));
   CHECK_THROWS_WITH(frost::conv2d(x, Tensor<float>::zeros({2, 4, 7, 7})),

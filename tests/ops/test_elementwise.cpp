@@ -10,9 +10,9 @@
 #include <functional>
 #include <vector>
 
+using Catch::Matchers::Contains;
 using frost::Shape;
 using frost::Tensor;
-using Catch::Matchers::Contains;
 using Inputs = std::vector<Tensor<double>>;
 
 namespace {
@@ -47,17 +47,20 @@ TEST_CASE("broadcasting binary ops against hand-computed values", "[ops][element
   for (int n = 0; n < 2; ++n)
     for (int c = 0; c < 3; ++c)
       for (int h = 0; h < 2; ++h)
-        for (int w = 0; w < 2; ++w) REQUIRE(y.at({n, c, h, w}) == x.at({n, c, h, w}) + 100.f * (c + 1));
+        for (int w = 0; w < 2; ++w)
+          REQUIRE(y.at({n, c, h, w}) == x.at({n, c, h, w}) + 100.f * (c + 1));
   auto xt = x.permute({3, 1, 0, 2});
   auto z = xt * xt;
   for (int i = 0; i < 2; ++i)
-    for (int c = 0; c < 3; ++c) REQUIRE(z.at({i, c, 1, 0}) == xt.at({i, c, 1, 0}) * xt.at({i, c, 1, 0}));
+    for (int c = 0; c < 3; ++c)
+      REQUIRE(z.at({i, c, 1, 0}) == xt.at({i, c, 1, 0}) * xt.at({i, c, 1, 0}));
   // Integer tensors.
   auto i8 = Tensor<std::int8_t>::from_vector({-3, 4}, {2});
   REQUIRE(values(frost::abs(i8) * std::int8_t(2)) == std::vector<std::int8_t>{6, 8});
 }
 
-TEST_CASE("large element-wise ops match a serial reference on 2 threads", "[ops][elementwise][parallel]") {
+TEST_CASE("large element-wise ops match a serial reference on 2 threads",
+          "[ops][elementwise][parallel]") {
   frost::set_num_threads(2);
   frost::Generator gen(3);
   auto a = Tensor<float>::randn({300, 257}, gen);
@@ -65,23 +68,26 @@ TEST_CASE("large element-wise ops match a serial reference on 2 threads", "[ops]
   auto y = a * b + a.t().contiguous().t();
   const auto av = values(a), bv = values(b), yv = values(y);
   // Approx: the reference may be contracted into an FMA by the compiler.
-  for (std::size_t i = 0; i < av.size(); ++i) REQUIRE(yv[i] == Approx(av[i] * bv[i % 257] + av[i]).epsilon(1e-6).margin(1e-6));
+  for (std::size_t i = 0; i < av.size(); ++i)
+    REQUIRE(yv[i] == Approx(av[i] * bv[i % 257] + av[i]).epsilon(1e-6).margin(1e-6));
 }
 
-TEST_CASE("element-wise engine: broadcast and transposed operands, strided output", "[ops][elementwise]") {
+TEST_CASE("element-wise engine: broadcast and transposed operands, strided output",
+          "[ops][elementwise]") {
   // Rows longer than one buffered block (256), operands with stride 0, 1 and > 1. (Approx: the
   // reference may compile to an FMA.)
   frost::Generator gen(8);
-  auto a = Tensor<double>::randn({600, 3}, gen);             // read transposed: stride 3
-  auto b = Tensor<double>::randn({3, 1}, gen);               // broadcast along the rows
-  auto c = Tensor<double>::randn({600}, gen);                // broadcast over the first dim
+  auto a = Tensor<double>::randn({600, 3}, gen);  // read transposed: stride 3
+  auto b = Tensor<double>::randn({3, 1}, gen);    // broadcast along the rows
+  auto c = Tensor<double>::randn({600}, gen);     // broadcast over the first dim
   auto out = Tensor<double>::zeros({600, 3});
-  auto out_t = out.t();                                      // written with stride 3
-  frost::detail::elementwise_into("test", out_t, [](double x, double y, double z) { return x * y + z; },
-                                  a.t(), b, c);
+  auto out_t = out.t();  // written with stride 3
+  frost::detail::elementwise_into(
+      "test", out_t, [](double x, double y, double z) { return x * y + z; }, a.t(), b, c);
   for (std::int64_t i = 0; i < 3; ++i)
     for (std::int64_t j = 0; j < 600; ++j)
-      REQUIRE(out.at({j, i}) == Approx(a.at({j, i}) * b.at({i, 0}) + c.at({j})).epsilon(1e-14).margin(1e-14));
+      REQUIRE(out.at({j, i}) ==
+              Approx(a.at({j, i}) * b.at({i, 0}) + c.at({j})).epsilon(1e-14).margin(1e-14));
 }
 
 TEST_CASE("unary math ops and activations: values", "[ops][elementwise][activation]") {
@@ -107,7 +113,8 @@ TEST_CASE("unary math ops and activations: values", "[ops][elementwise][activati
   REQUIRE(values(frost::sqrt(p)) == std::vector<double>{std::sqrt(0.5), 2.0});
 }
 
-TEST_CASE("gradcheck: binary ops with broadcasting, scalar overloads", "[ops][elementwise][gradcheck]") {
+TEST_CASE("gradcheck: binary ops with broadcasting, scalar overloads",
+          "[ops][elementwise][gradcheck]") {
   auto a = leaf({2, 3, 4}, 1);
   auto b = leaf({3, 1}, 2);
   auto pos = leaf({4}, 3, 3.0);  // kept away from 0 for division
@@ -126,9 +133,11 @@ TEST_CASE("gradcheck: binary ops with broadcasting, scalar overloads", "[ops][el
   REQUIRE(frost::gradcheck([c](const Inputs& in) { return in[0] * c.t(); }, {leaf({3, 4}, 4)}));
 }
 
-TEST_CASE("gradcheck: unary math ops and activations", "[ops][elementwise][activation][gradcheck]") {
+TEST_CASE("gradcheck: unary math ops and activations",
+          "[ops][elementwise][activation][gradcheck]") {
   // Values away from the kinks (0, +-3, 6) so finite differences are exact enough.
-  auto x = Tensor<double>::from_vector({-4.5, -2.2, -0.7, 0.4, 1.9, 2.6, 4.1, 6.8}, {2, 4}).requires_grad_();
+  auto x = Tensor<double>::from_vector({-4.5, -2.2, -0.7, 0.4, 1.9, 2.6, 4.1, 6.8}, {2, 4})
+               .requires_grad_();
   auto pos = leaf({2, 4}, 5, 4.0);
   using F = std::function<Tensor<double>(const Inputs&)>;
   const std::vector<std::pair<const char*, F>> unary = {
@@ -155,14 +164,17 @@ TEST_CASE("gradcheck: unary math ops and activations", "[ops][elementwise][activ
   REQUIRE(frost::gradcheck([](const Inputs& in) { return frost::pow(in[0], -1.0); }, {pos}));
 }
 
-TEST_CASE("integer arithmetic wraps instead of overflowing; division by zero throws", "[ops][elementwise]") {
+TEST_CASE("integer arithmetic wraps instead of overflowing; division by zero throws",
+          "[ops][elementwise]") {
   const std::int32_t big = 2147483647, small = -2147483647 - 1;
   auto a = Tensor<std::int32_t>::from_vector({big, small}, {2});
   REQUIRE(values(a + 1) == std::vector<std::int32_t>{small, small + 1});
   REQUIRE(values(-a) == std::vector<std::int32_t>{-big, small});
   REQUIRE(values(a / -1) == std::vector<std::int32_t>{-big, small});
-  REQUIRE(values(Tensor<std::uint8_t>::full({1}, 200) * std::uint8_t(2)) == std::vector<std::uint8_t>{144});
-  REQUIRE_THROWS_WITH(a / Tensor<std::int32_t>::from_vector({1, 0}, {2}), Contains("div") && Contains("zero"));
+  REQUIRE(values(Tensor<std::uint8_t>::full({1}, 200) * std::uint8_t(2)) ==
+          std::vector<std::uint8_t>{144});
+  REQUIRE_THROWS_WITH(a / Tensor<std::int32_t>::from_vector({1, 0}, {2}),
+                      Contains("div") && Contains("zero"));
   REQUIRE_THROWS_WITH(a / 0, Contains("div") && Contains("zero"));
   REQUIRE_THROWS_WITH(5 / Tensor<std::int8_t>::zeros({3}), Contains("div") && Contains("[3]"));
 }

@@ -10,9 +10,9 @@
 #include <cstdint>
 #include <vector>
 
+using Catch::Matchers::Contains;
 using frost::Shape;
 using frost::Tensor;
-using Catch::Matchers::Contains;
 using Inputs = std::vector<Tensor<double>>;
 
 namespace {
@@ -31,16 +31,20 @@ Tensor<double> distinct_tensor(const Shape& shape, std::uint64_t seed) {
 
 }  // namespace
 
-TEST_CASE("max_pool2d: gradcheck over kernel, stride, padding, dilation, ceil_mode", "[ops][pool][gradcheck]") {
+TEST_CASE("max_pool2d: gradcheck over kernel, stride, padding, dilation, ceil_mode",
+          "[ops][pool][gradcheck]") {
   auto x = distinct_tensor({2, 2, 7, 6}, 1).requires_grad_();
   for (int k : {2, 3})
     for (int stride : {1, 2})
       for (int padding : {0, 1})
         for (int dilation : {1, 2})
           for (bool ceil_mode : {false, true}) {
-            INFO("k " << k << " stride " << stride << " padding " << padding << " dilation " << dilation);
+            INFO("k " << k << " stride " << stride << " padding " << padding << " dilation "
+                      << dilation);
             const auto result = frost::gradcheck(
-                [&](const Inputs& in) { return frost::max_pool2d(in[0], k, stride, padding, dilation, ceil_mode); },
+                [&](const Inputs& in) {
+                  return frost::max_pool2d(in[0], k, stride, padding, dilation, ceil_mode);
+                },
                 {x});
             INFO(result.message);
             REQUIRE(result.ok);
@@ -53,12 +57,16 @@ TEST_CASE("avg_pool2d and adaptive_avg_pool2d: gradcheck", "[ops][pool][gradchec
   for (bool include_pad : {false, true})
     for (bool ceil_mode : {false, true}) {
       const auto result = frost::gradcheck(
-          [&](const Inputs& in) { return frost::avg_pool2d(in[0], 3, 2, 1, ceil_mode, include_pad); }, {x});
+          [&](const Inputs& in) {
+            return frost::avg_pool2d(in[0], 3, 2, 1, ceil_mode, include_pad);
+          },
+          {x});
       INFO(result.message);
       REQUIRE(result.ok);
     }
   for (frost::Size2d out : {frost::Size2d{1}, frost::Size2d{3, 4}, frost::Size2d{8, 8}})
-    REQUIRE(frost::gradcheck([&](const Inputs& in) { return frost::adaptive_avg_pool2d(in[0], out); }, {x}));
+    REQUIRE(frost::gradcheck(
+        [&](const Inputs& in) { return frost::adaptive_avg_pool2d(in[0], out); }, {x}));
 }
 
 TEST_CASE("pooling: PyTorch values and default stride", "[ops][pool]") {
@@ -74,7 +82,8 @@ TEST_CASE("pooling: PyTorch values and default stride", "[ops][pool]") {
   const Tensor<float> g = frost::adaptive_avg_pool2d(x, 1);
   CHECK(g.shape() == Shape{1, 1, 1, 1});
   CHECK(g.item() == Approx(8.5));
-  CHECK(frost::max_pool2d(x, frost::Size2d{1, 2}, frost::Size2d{1, 2}).shape() == Shape{1, 1, 4, 2});
+  CHECK(frost::max_pool2d(x, frost::Size2d{1, 2}, frost::Size2d{1, 2}).shape() ==
+        Shape{1, 1, 4, 2});
 }
 
 TEST_CASE("pooling: shape errors name the op and the shapes", "[ops][pool]") {
@@ -84,6 +93,7 @@ TEST_CASE("pooling: shape errors name the op and the shapes", "[ops][pool]") {
                     Contains("max_pool2d") && Contains("[1, 1, 2, 2]"));
   CHECK_THROWS_WITH(frost::avg_pool2d(Tensor<float>::zeros({1, 1, 4, 4}), 2, 2, 2),
                     Contains("avg_pool2d") && Contains("at most half"));
-  CHECK_THROWS_WITH(frost::adaptive_avg_pool2d(Tensor<float>::zeros({1, 2, 4, 4}), frost::Size2d{0, 1}),
-                    Contains("adaptive_avg_pool2d") && Contains("[1, 2, 4, 4]"));
+  CHECK_THROWS_WITH(
+      frost::adaptive_avg_pool2d(Tensor<float>::zeros({1, 2, 4, 4}), frost::Size2d{0, 1}),
+      Contains("adaptive_avg_pool2d") && Contains("[1, 2, 4, 4]"));
 }

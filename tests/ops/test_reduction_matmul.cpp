@@ -10,9 +10,9 @@
 #include <cstdint>
 #include <vector>
 
+using Catch::Matchers::Contains;
 using frost::Shape;
 using frost::Tensor;
-using Catch::Matchers::Contains;
 using Inputs = std::vector<Tensor<double>>;
 
 namespace {
@@ -51,12 +51,14 @@ TEST_CASE("sum, mean, var, max, argmax against hand-computed values", "[ops][red
   auto s02 = frost::sum(x, {0, 2}, true);
   REQUIRE(s02.shape() == Shape{1, 2, 1});
   REQUIRE(values(s02) == std::vector<double>{0 + 1 + 2 + 6 + 7 + 8, 3 + 4 + 5 + 9 + 10 + 11});
-  REQUIRE(values(frost::sum(x.permute({2, 0, 1}), {1})) == std::vector<double>{6, 12, 8, 14, 10, 16});
+  REQUIRE(values(frost::sum(x.permute({2, 0, 1}), {1})) ==
+          std::vector<double>{6, 12, 8, 14, 10, 16});
   REQUIRE(frost::mean(x).item() == 5.5);
   REQUIRE(values(frost::mean(x, {1, 2})) == std::vector<double>{2.5, 8.5});
   // var over the last dim: rows {0,1,2} etc. have mean offset +1 and squared deviations 1,0,1.
   REQUIRE(values(frost::var(x, {2})) == std::vector<double>{1, 1, 1, 1});
-  REQUIRE(values(frost::var(x, {2}, false)) == std::vector<double>{2.0 / 3, 2.0 / 3, 2.0 / 3, 2.0 / 3});
+  REQUIRE(values(frost::var(x, {2}, false)) ==
+          std::vector<double>{2.0 / 3, 2.0 / 3, 2.0 / 3, 2.0 / 3});
   REQUIRE(frost::var(x).item() == Approx(143.0 / 12 * 12 / 11));  // (n^2-1)/12 * n/(n-1), n = 12
   auto y = Tensor<float>::from_vector({3, 9, 9, -1, 7, 2}, {2, 3});
   REQUIRE(values(frost::max(y, 1)) == std::vector<float>{9, 7});
@@ -81,7 +83,8 @@ TEST_CASE("gradcheck: reductions", "[ops][reduction][gradcheck]") {
   REQUIRE(frost::gradcheck([](const Inputs& in) { return frost::mean(in[0]); }, {x}));
   REQUIRE(frost::gradcheck([](const Inputs& in) { return frost::mean(in[0], {-1}); }, {x}));
   REQUIRE(frost::gradcheck([](const Inputs& in) { return frost::var(in[0], {0, 2}); }, {x}));
-  REQUIRE(frost::gradcheck([](const Inputs& in) { return frost::var(in[0], {1}, false, true); }, {x}));
+  REQUIRE(
+      frost::gradcheck([](const Inputs& in) { return frost::var(in[0], {1}, false, true); }, {x}));
   REQUIRE(frost::gradcheck([](const Inputs& in) { return frost::max(in[0], 1); }, {x}));
   REQUIRE(frost::gradcheck([](const Inputs& in) { return frost::max(in[0], 0, true); }, {x}));
   REQUIRE(frost::gradcheck([](const Inputs& in) { return frost::max(in[0]); }, {x}));
@@ -92,13 +95,21 @@ TEST_CASE("gradcheck: reductions", "[ops][reduction][gradcheck]") {
 TEST_CASE("gradcheck: views", "[autograd][views][gradcheck]") {
   auto x = leaf({2, 3, 4}, 12);
   REQUIRE(frost::gradcheck([](const Inputs& in) { return in[0].permute({2, 0, 1}) * 2.0; }, {x}));
-  REQUIRE(frost::gradcheck([](const Inputs& in) { return in[0].transpose(0, 2).reshape({4, 6}); }, {x}));
+  REQUIRE(frost::gradcheck(
+      [](const Inputs& in) {
+        return in[0].transpose(0, 2).reshape({4, 6});
+      },
+      {x}));
   REQUIRE(frost::gradcheck([](const Inputs& in) { return in[0].narrow(2, 1, 2); }, {x}));
-  REQUIRE(frost::gradcheck([](const Inputs& in) { return in[0].slice(1, 0, 3, 2) * in[0].select(1, -1).unsqueeze(1); }, {x}));
-  REQUIRE(frost::gradcheck([](const Inputs& in) { return in[0].flatten(1).unsqueeze(0).squeeze(); }, {x}));
+  REQUIRE(frost::gradcheck(
+      [](const Inputs& in) { return in[0].slice(1, 0, 3, 2) * in[0].select(1, -1).unsqueeze(1); },
+      {x}));
+  REQUIRE(frost::gradcheck([](const Inputs& in) { return in[0].flatten(1).unsqueeze(0).squeeze(); },
+                           {x}));
   auto b = leaf({3, 1}, 13);
   REQUIRE(frost::gradcheck([](const Inputs& in) { return in[0].expand({2, 3, 5}); }, {b}));
-  REQUIRE(frost::gradcheck([](const Inputs& in) { return in[0].t().contiguous() * 1.5; }, {leaf({3, 4}, 14)}));
+  REQUIRE(frost::gradcheck([](const Inputs& in) { return in[0].t().contiguous() * 1.5; },
+                           {leaf({3, 4}, 14)}));
   REQUIRE(frost::gradcheck([](const Inputs& in) { return in[0].clone(); }, {x}));
 }
 
@@ -120,7 +131,8 @@ TEST_CASE("matmul and linear match a naive product", "[ops][matmul][linear]") {
   require_close(c3.select(0, 1), naive_matmul(a3.select(0, 1), b3.select(0, 1)));
   auto v = Tensor<double>::randn({4}, gen);
   REQUIRE(frost::matmul(a3.select(0, 0), v).shape() == Shape{3});
-  require_close(frost::matmul(a3.select(0, 0), v), naive_matmul(a3.select(0, 0), v.reshape({4, 1})).reshape({3}));
+  require_close(frost::matmul(a3.select(0, 0), v),
+                naive_matmul(a3.select(0, 0), v.reshape({4, 1})).reshape({3}));
 
   auto x = Tensor<double>::randn({6, 4}, gen);
   auto w = Tensor<double>::randn({3, 4}, gen);
@@ -131,10 +143,14 @@ TEST_CASE("matmul and linear match a naive product", "[ops][matmul][linear]") {
 }
 
 TEST_CASE("gradcheck: matmul and linear", "[ops][matmul][linear][gradcheck]") {
-  REQUIRE(frost::gradcheck([](const Inputs& in) { return frost::matmul(in[0], in[1]); }, {leaf({3, 4}, 1), leaf({4, 2}, 2)}));
-  REQUIRE(frost::gradcheck([](const Inputs& in) { return frost::matmul(in[0], in[1].t()); }, {leaf({2, 3, 4}, 3), leaf({5, 4}, 4)}));
-  REQUIRE(frost::gradcheck([](const Inputs& in) { return frost::matmul(in[0], in[1]); }, {leaf({2, 3, 4}, 5), leaf({2, 4, 2}, 6)}));
-  REQUIRE(frost::gradcheck([](const Inputs& in) { return frost::matmul(in[0], in[1]); }, {leaf({4}, 7), leaf({4, 3}, 8)}));
+  REQUIRE(frost::gradcheck([](const Inputs& in) { return frost::matmul(in[0], in[1]); },
+                           {leaf({3, 4}, 1), leaf({4, 2}, 2)}));
+  REQUIRE(frost::gradcheck([](const Inputs& in) { return frost::matmul(in[0], in[1].t()); },
+                           {leaf({2, 3, 4}, 3), leaf({5, 4}, 4)}));
+  REQUIRE(frost::gradcheck([](const Inputs& in) { return frost::matmul(in[0], in[1]); },
+                           {leaf({2, 3, 4}, 5), leaf({2, 4, 2}, 6)}));
+  REQUIRE(frost::gradcheck([](const Inputs& in) { return frost::matmul(in[0], in[1]); },
+                           {leaf({4}, 7), leaf({4, 3}, 8)}));
   REQUIRE(frost::gradcheck([](const Inputs& in) { return frost::linear(in[0], in[1], in[2]); },
                            {leaf({5, 4}, 9), leaf({3, 4}, 10), leaf({3}, 11)}));
   REQUIRE(frost::gradcheck([](const Inputs& in) { return frost::linear(in[0], in[1]); },
@@ -147,8 +163,9 @@ TEST_CASE("reduction, matmul and linear errors name the op and shapes", "[ops][e
   REQUIRE_THROWS_WITH(frost::max(Tensor<float>::zeros({0}), 0), Contains("max") && Contains("[0]"));
   REQUIRE_THROWS_WITH(frost::matmul(a, Tensor<float>::zeros({2, 3})),
                       Contains("matmul") && Contains("[2, 3]") && Contains("[2, 3]"));
-  REQUIRE_THROWS_WITH(frost::matmul(Tensor<float>::zeros({2, 2, 3}), Tensor<float>::zeros({3, 3, 1})),
-                      Contains("matmul") && Contains("[2, 2, 3]") && Contains("[3, 3, 1]"));
+  REQUIRE_THROWS_WITH(
+      frost::matmul(Tensor<float>::zeros({2, 2, 3}), Tensor<float>::zeros({3, 3, 1})),
+      Contains("matmul") && Contains("[2, 2, 3]") && Contains("[3, 3, 1]"));
   REQUIRE_THROWS_WITH(frost::linear(a, Tensor<float>::zeros({4, 2})),
                       Contains("linear") && Contains("[2, 3]") && Contains("[4, 2]"));
   REQUIRE_THROWS_WITH(frost::linear(a, Tensor<float>::zeros({4, 3}), Tensor<float>::zeros({3})),

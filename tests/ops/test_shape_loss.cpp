@@ -13,9 +13,9 @@
 #include <cstdint>
 #include <vector>
 
+using Catch::Matchers::Contains;
 using frost::Shape;
 using frost::Tensor;
-using Catch::Matchers::Contains;
 using Inputs = std::vector<Tensor<double>>;
 
 namespace {
@@ -36,7 +36,8 @@ TEST_CASE("cat, stack, split and chunk: values and views", "[ops][shape]") {
   auto c = frost::cat({a, b}, 1);
   REQUIRE(c.shape() == Shape{2, 5});
   REQUIRE(values(c) == std::vector<float>{0, 1, 2, 10, 11, 3, 4, 5, 12, 13});
-  REQUIRE(values(frost::cat({a, a.slice(0, 1, 2)}, 0)) == std::vector<float>{0, 1, 2, 3, 4, 5, 3, 4, 5});
+  REQUIRE(values(frost::cat({a, a.slice(0, 1, 2)}, 0)) ==
+          std::vector<float>{0, 1, 2, 3, 4, 5, 3, 4, 5});
   auto s = frost::stack({a, a}, 1);
   REQUIRE(s.shape() == Shape{2, 2, 3});
   REQUIRE(values(s) == std::vector<float>{0, 1, 2, 0, 1, 2, 3, 4, 5, 3, 4, 5});
@@ -56,15 +57,24 @@ TEST_CASE("cat, stack, split and chunk: values and views", "[ops][shape]") {
 TEST_CASE("gradcheck: cat, stack, split, flatten, reshape", "[ops][shape][gradcheck]") {
   auto a = leaf({2, 3, 2}, 1), b = leaf({2, 1, 2}, 2);
   REQUIRE(frost::gradcheck([](const Inputs& in) { return frost::cat({in[0], in[1]}, 1); }, {a, b}));
-  REQUIRE(frost::gradcheck([](const Inputs& in) { return frost::cat({in[1], in[0], in[1]}, -2) * 2.0; }, {a, b}));
-  REQUIRE(frost::gradcheck([](const Inputs& in) { return frost::stack({in[0], in[0] * in[0]}, 0); }, {a}));
+  REQUIRE(frost::gradcheck(
+      [](const Inputs& in) {
+        return frost::cat({in[1], in[0], in[1]}, -2) * 2.0;
+      },
+      {a, b}));
+  REQUIRE(frost::gradcheck(
+      [](const Inputs& in) {
+        return frost::stack({in[0], in[0] * in[0]}, 0);
+      },
+      {a}));
   REQUIRE(frost::gradcheck(
       [](const Inputs& in) {
         auto p = frost::split(in[0], {1, 2}, 1);
         return p[0] * p[1].narrow(1, 1, 1) + p[1].narrow(1, 0, 1);
       },
       {a}));
-  REQUIRE(frost::gradcheck([](const Inputs& in) { return frost::flatten(in[0].transpose(0, 2), 1); }, {a}));
+  REQUIRE(frost::gradcheck(
+      [](const Inputs& in) { return frost::flatten(in[0].transpose(0, 2), 1); }, {a}));
   REQUIRE(frost::gradcheck([](const Inputs& in) { return frost::reshape(in[0], {3, -1}); }, {a}));
 }
 
@@ -79,7 +89,8 @@ TEST_CASE("softmax and log_softmax: values and gradcheck", "[ops][softmax][gradc
   REQUIRE(values(sm)[3] == Approx(1.0));
   auto y = leaf({2, 3, 4}, 3);
   for (std::int64_t dim : {0, 1, 2}) {
-    REQUIRE(frost::gradcheck([dim](const Inputs& in) { return frost::log_softmax(in[0], dim); }, {y}));
+    REQUIRE(
+        frost::gradcheck([dim](const Inputs& in) { return frost::log_softmax(in[0], dim); }, {y}));
     REQUIRE(frost::gradcheck([dim](const Inputs& in) { return frost::softmax(in[0], dim); }, {y}));
   }
 }
@@ -89,7 +100,8 @@ TEST_CASE("cross_entropy against hand-computed numbers", "[ops][loss]") {
   auto logits = Tensor<double>::from_vector({1, 2, 3, 1, 1, 1, 0, 0, 5}, {3, 3}).requires_grad_();
   auto targets = Tensor<std::int32_t>::from_vector({2, 0, -100}, {3});
   // -log p_t: log(e + e^2 + e^3) - 3 = 0.407606, log(3e) - 1 = log(3) = 1.098612
-  REQUIRE(frost::cross_entropy(logits, targets).item() == Approx((0.40760596444438013 + 1.0986122886681098) / 2));
+  REQUIRE(frost::cross_entropy(logits, targets).item() ==
+          Approx((0.40760596444438013 + 1.0986122886681098) / 2));
   auto none = frost::cross_entropy(logits, targets, 0.0, -100, frost::Reduction::none);
   REQUIRE(values(none)[0] == Approx(0.40760596444438013));
   REQUIRE(values(none)[1] == Approx(1.0986122886681098));
@@ -103,15 +115,16 @@ TEST_CASE("cross_entropy against hand-computed numbers", "[ops][loss]") {
   REQUIRE(smoothed.item() == Approx((0.5076059644443802 + 1.0986122886681098) / 2));
   smoothed.backward();
   // d/dx_c = (p_c - 0.1/3 - 0.9 [c == t]) / 2 (two counted samples); ignored row gets 0.
-  const std::vector<double> expected = {0.02834861991852357, 0.10569756886073219, -0.13404618877925567,
-                                        -0.3, 0.15, 0.15, 0, 0, 0};
+  const std::vector<double> expected = {
+      0.02834861991852357, 0.10569756886073219, -0.13404618877925567, -0.3, 0.15, 0.15, 0, 0, 0};
   const auto g = values(logits.grad());
   for (std::size_t i = 0; i < g.size(); ++i) REQUIRE(g[i] == Approx(expected[i]).margin(1e-12));
 
   // Spatial logits [N, C, H] with targets [N, H] equal the flattened form.
   auto spatial = Tensor<double>::randn({2, 3, 4});
   auto spatial_targets = Tensor<std::int32_t>::from_vector({0, 1, 2, 1, 2, 2, 0, -100}, {2, 4});
-  auto flat = frost::cross_entropy(spatial.transpose(1, 2).reshape({8, 3}), spatial_targets.reshape({8}), 0.2);
+  auto flat = frost::cross_entropy(spatial.transpose(1, 2).reshape({8, 3}),
+                                   spatial_targets.reshape({8}), 0.2);
   REQUIRE(frost::cross_entropy(spatial, spatial_targets, 0.2).item() == Approx(flat.item()));
 }
 
@@ -121,14 +134,18 @@ TEST_CASE("gradcheck: cross_entropy and mse_loss", "[ops][loss][gradcheck]") {
   for (double smoothing : {0.0, 0.25})
     for (auto reduction : {frost::Reduction::mean, frost::Reduction::sum, frost::Reduction::none}) {
       const auto r = frost::gradcheck(
-          [&](const Inputs& in) { return frost::cross_entropy(in[0], targets, smoothing, -1, reduction); },
+          [&](const Inputs& in) {
+            return frost::cross_entropy(in[0], targets, smoothing, -1, reduction);
+          },
           {logits});
       INFO(r.message);
       REQUIRE(r.ok);
     }
   auto a = leaf({3, 4}, 8), b = leaf({3, 4}, 9);
   REQUIRE(frost::gradcheck([](const Inputs& in) { return frost::mse_loss(in[0], in[1]); }, {a, b}));
-  REQUIRE(frost::gradcheck([](const Inputs& in) { return frost::mse_loss(in[0], in[1], frost::Reduction::none); }, {a, b}));
+  REQUIRE(frost::gradcheck(
+      [](const Inputs& in) { return frost::mse_loss(in[0], in[1], frost::Reduction::none); },
+      {a, b}));
   auto p = Tensor<double>::from_vector({1, 2}, {2}), q = Tensor<double>::from_vector({0, 4}, {2});
   REQUIRE(frost::mse_loss(p, q).item() == 2.5);
   REQUIRE(frost::mse_loss(p, q, frost::Reduction::sum).item() == 5.0);
@@ -152,8 +169,12 @@ TEST_CASE("dropout: scaling, statistics, determinism, gradient", "[ops][dropout]
   REQUIRE(frost::dropout(x, 0.5, false).storage() == x.storage());
   REQUIRE(values(frost::dropout(x.detach(), 1.0, true, g1)) == std::vector<double>(10000, 0.0));
   frost::Generator g3(9);
-  REQUIRE(frost::gradcheck([&](const Inputs& in) { frost::Generator g(9); return frost::dropout(in[0], 0.3, true, g); },
-                           {leaf({4, 5}, 10)}));
+  REQUIRE(frost::gradcheck(
+      [&](const Inputs& in) {
+        frost::Generator g(9);
+        return frost::dropout(in[0], 0.3, true, g);
+      },
+      {leaf({4, 5}, 10)}));
 }
 
 TEST_CASE("shape-op and loss errors name the op and both shapes", "[ops][errors]") {

@@ -29,7 +29,9 @@ inline std::vector<double> values(const Tensor<float>& t) {
   return std::vector<double>(c.data(), c.data() + c.numel());
 }
 
-inline std::vector<double> as_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
+inline std::vector<double> as_double(const std::vector<float>& v) {
+  return {v.begin(), v.end()};
+}
 
 // Element-wise |actual - expected| <= tol * max(1, |expected|).
 inline void require_close(const std::vector<double>& actual, const std::vector<double>& expected,

@@ -44,8 +44,9 @@ struct ReferenceAdam {
 };
 
 // Large then small gradients: v decays, so AMSGrad's running maximum differs from v.
-const std::vector<std::vector<double>> kGrads = {
-    {2.0, -1.25, 3.0, 0.1, 0.75, -2.0}, {0.25, -0.05, -0.1, 0.4, 0.05, 0.1}, {-0.06, 0.15, 0.02, -0.04, 0.0, 0.09}};
+const std::vector<std::vector<double>> kGrads = {{2.0, -1.25, 3.0, 0.1, 0.75, -2.0},
+                                                 {0.25, -0.05, -0.1, 0.4, 0.05, 0.1},
+                                                 {-0.06, 0.15, 0.02, -0.04, 0.0, 0.09}};
 const std::vector<float> kStart = {1.0f, -2.0f, 0.5f, 3.0f, -0.25f, 0.0f};
 
 }  // namespace
@@ -82,14 +83,14 @@ TEST_CASE("AdamW decays the parameter, Adam the gradient", "[optim][adam]") {
 
 TEST_CASE("Adam and AdamW match PyTorch for three steps", "[optim][adam]") {
   const bool decoupled = GENERATE(false, true);
-  const AdamOptions options = GENERATE(AdamOptions{.lr = 0.01},
-                                       AdamOptions{.lr = 0.01, .betas = {0.5, 0.9}, .eps = 1e-3},
-                                       AdamOptions{.lr = 0.01, .weight_decay = 0.1},
-                                       AdamOptions{.lr = 0.01, .betas = {0.9, 0.99}, .amsgrad = true},
-                                       AdamOptions{.lr = 0.05, .betas = {0.8, 0.9}, .weight_decay = 0.05, .amsgrad = true});
-  INFO((decoupled ? "AdamW" : "Adam") << " betas " << options.betas[0] << ", " << options.betas[1] << " eps "
-                                       << options.eps << " weight_decay " << options.weight_decay << " amsgrad "
-                                       << options.amsgrad);
+  const AdamOptions options =
+      GENERATE(AdamOptions{.lr = 0.01}, AdamOptions{.lr = 0.01, .betas = {0.5, 0.9}, .eps = 1e-3},
+               AdamOptions{.lr = 0.01, .weight_decay = 0.1},
+               AdamOptions{.lr = 0.01, .betas = {0.9, 0.99}, .amsgrad = true},
+               AdamOptions{.lr = 0.05, .betas = {0.8, 0.9}, .weight_decay = 0.05, .amsgrad = true});
+  INFO((decoupled ? "AdamW" : "Adam")
+       << " betas " << options.betas[0] << ", " << options.betas[1] << " eps " << options.eps
+       << " weight_decay " << options.weight_decay << " amsgrad " << options.amsgrad);
   auto p = param(kStart, {2, 3});
   std::vector<double> expected = as_double(kStart);
   ReferenceAdam ref{options, decoupled, {}, {}, {}, 0};
@@ -102,8 +103,11 @@ TEST_CASE("Adam and AdamW match PyTorch for three steps", "[optim][adam]") {
     }
   };
   if (decoupled) {
-    AdamW opt({p}, AdamWOptions{.lr = options.lr, .betas = options.betas, .eps = options.eps,
-                                .weight_decay = options.weight_decay, .amsgrad = options.amsgrad});
+    AdamW opt({p}, AdamWOptions{.lr = options.lr,
+                                .betas = options.betas,
+                                .eps = options.eps,
+                                .weight_decay = options.weight_decay,
+                                .amsgrad = options.amsgrad});
     run(opt);
     REQUIRE(opt.state(0, 0).max_exp_avg_sq.defined() == options.amsgrad);
   } else {
@@ -117,9 +121,12 @@ TEST_CASE("Adam and AdamW match PyTorch for three steps", "[optim][adam]") {
 
 TEST_CASE("Adam rejects bad options", "[optim][adam][error]") {
   auto p = param({1.0f}, {1});
-  REQUIRE_THROWS_WITH(Adam({p}, {.lr = -1e-3}), Catch::Contains("Adam") && Catch::Contains("learning rate"));
-  REQUIRE_THROWS_WITH(Adam({p}, {.betas = {1.0, 0.999}}), Catch::Contains("beta parameter at index 0"));
-  REQUIRE_THROWS_WITH(Adam({p}, {.betas = {0.9, -0.1}}), Catch::Contains("beta parameter at index 1"));
+  REQUIRE_THROWS_WITH(Adam({p}, {.lr = -1e-3}),
+                      Catch::Contains("Adam") && Catch::Contains("learning rate"));
+  REQUIRE_THROWS_WITH(Adam({p}, {.betas = {1.0, 0.999}}),
+                      Catch::Contains("beta parameter at index 0"));
+  REQUIRE_THROWS_WITH(Adam({p}, {.betas = {0.9, -0.1}}),
+                      Catch::Contains("beta parameter at index 1"));
   REQUIRE_THROWS_AS(AdamW({p}, {.betas = {0.9, 1.5}}), frost::Error);
   REQUIRE_THROWS_WITH(AdamW({p}, {.lr = -1.0}), Catch::Contains("AdamW"));
   REQUIRE_THROWS_AS(Adam({p}, {.eps = -1e-8}), frost::Error);

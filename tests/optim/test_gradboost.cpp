@@ -27,7 +27,8 @@ std::vector<double> alternating(std::int64_t n) {
 }
 
 // With plain SGD at lr 1 and no decay, p_after = p_before - (g + noise).
-std::vector<double> recovered_noise(const std::vector<double>& before, const std::vector<double>& after,
+std::vector<double> recovered_noise(const std::vector<double>& before,
+                                    const std::vector<double>& after,
                                     const std::vector<double>& g) {
   std::vector<double> noise(g.size());
   for (std::size_t i = 0; i < g.size(); ++i) noise[i] = (before[i] - after[i]) - g[i];
@@ -46,22 +47,26 @@ TEST_CASE("GradBoost warm-up: statistics only, the authors' arithmetic", "[optim
   set_grad(p, g2);
   opt.step();
   // No noise: exactly SGD.
-  require_close(values(p), {1 - 0.1 * (0.5 + 1.0), 2 - 0.1 * (-2.0 - 1.0), 3 - 0.1 * 0.25, 4 - 0.1 * (1.0 - 3.0)});
+  require_close(values(p), {1 - 0.1 * (0.5 + 1.0), 2 - 0.1 * (-2.0 - 1.0), 3 - 0.1 * 0.25,
+                            4 - 0.1 * (1.0 - 3.0)});
   const auto& s = opt.boost_state(0, 0);
   REQUIRE(s.step == 2);
   REQUIRE(s.restart_step == 0);
   // exp_min stays 0; exp_max: |g1| after step 1 (0.1 |g1| / 0.1), then
   // (0.9 |g1| + 0.1 max(|g1|, |g2|)) / 0.19.
   require_close(values(s.exp_min), {0, 0, 0, 0});
-  require_close(values(s.exp_max), {(0.45 + 0.1) / 0.19, (1.8 + 0.2) / 0.19, 0.025 / 0.19, (0.9 + 0.3) / 0.19});
+  require_close(values(s.exp_max),
+                {(0.45 + 0.1) / 0.19, (1.8 + 0.2) / 0.19, 0.025 / 0.19, (0.9 + 0.3) / 0.19});
 }
 
-TEST_CASE("GradBoost noise: sign-aligned |Laplace| scaled by the decaying sensitivity", "[optim][gradboost]") {
+TEST_CASE("GradBoost noise: sign-aligned |Laplace| scaled by the decaying sensitivity",
+          "[optim][gradboost]") {
   const std::int64_t n = 40000;
   const auto g = alternating(n);
   auto p = Tensor<float>::zeros({n}).requires_grad_();
   const double noise_decay = 0.5;
-  QSGD opt({p}, {.lr = 1.0}, {.clip_by = 0.0, .noise_decay = noise_decay, .toss_coin = false, .seed = 7});
+  QSGD opt({p}, {.lr = 1.0},
+           {.clip_by = 0.0, .noise_decay = noise_decay, .toss_coin = false, .seed = 7});
   set_grad(p, g);
   opt.step();  // warm-up step: exp_max = 1
   opt.set_warmup(false);
@@ -73,7 +78,8 @@ TEST_CASE("GradBoost noise: sign-aligned |Laplace| scaled by the decaying sensit
     const auto noise = recovered_noise(before, values(p), g);
     const auto& s = opt.boost_state(0, 0);
     REQUIRE(s.restart_step == r);
-    const double sensitivity = (values(s.exp_max)[0] - values(s.exp_min)[0]) * std::pow(1 - noise_decay, r);
+    const double sensitivity =
+        (values(s.exp_max)[0] - values(s.exp_min)[0]) * std::pow(1 - noise_decay, r);
     double mean = 0, above_median = 0;
     std::int64_t against_gradient = 0;
     for (std::size_t i = 0; i < noise.size(); ++i) {
@@ -83,7 +89,8 @@ TEST_CASE("GradBoost noise: sign-aligned |Laplace| scaled by the decaying sensit
       above_median += magnitude > std::log(2.0);
     }
     REQUIRE(against_gradient == 0);
-    // |Laplace(0, 1)| is Exponential(1): mean 1, median ln 2. 40000 draws: standard errors 0.005, 0.0025.
+    // |Laplace(0, 1)| is Exponential(1): mean 1, median ln 2. 40000 draws: standard errors 0.005,
+    // 0.0025.
     REQUIRE(mean / n == Approx(1.0).margin(0.03));
     REQUIRE(above_median / n == Approx(0.5).margin(0.015));
   }
@@ -143,7 +150,8 @@ TEST_CASE("GradBoost sees the gradient where the authors add the noise", "[optim
   }
 }
 
-TEST_CASE("GradBoost is deterministic for a seed, whatever the thread count", "[optim][gradboost]") {
+TEST_CASE("GradBoost is deterministic for a seed, whatever the thread count",
+          "[optim][gradboost]") {
   const std::int64_t n = 3 * QAdam::kNoiseChunk + 5;
   frost::Generator gen(5);
   const auto start = Tensor<float>::randn({n}, gen);
@@ -175,8 +183,10 @@ TEST_CASE("GradBoost is deterministic for a seed, whatever the thread count", "[
 
 TEST_CASE("GradBoost rejects bad options", "[optim][gradboost][error]") {
   auto p = param({1.0f}, {1});
-  REQUIRE_THROWS_WITH(QSGD({p}, {.lr = 0.1}, {.beta = 1.0}), Catch::Contains("SGD") && Catch::Contains("beta"));
-  REQUIRE_THROWS_WITH(QAdam({p}, {}, {.clip_by = -1e-3}), Catch::Contains("Adam") && Catch::Contains("clip_by"));
+  REQUIRE_THROWS_WITH(QSGD({p}, {.lr = 0.1}, {.beta = 1.0}),
+                      Catch::Contains("SGD") && Catch::Contains("beta"));
+  REQUIRE_THROWS_WITH(QAdam({p}, {}, {.clip_by = -1e-3}),
+                      Catch::Contains("Adam") && Catch::Contains("clip_by"));
   REQUIRE_THROWS_WITH(QRMSprop({p}, {}, {.noise_decay = 1.5}), Catch::Contains("noise_decay"));
   REQUIRE_THROWS_AS(QAdamW({p}, {.lr = -1.0}), frost::Error);
   QSGD opt({p}, {.lr = 0.1});
@@ -193,7 +203,8 @@ TEST_CASE("GradBoost: the authors' defaults and weight-decay groups", "[optim][g
   const auto rms = QRMSprop::authors_defaults(1e-2);
   REQUIRE((rms.alpha == 0.9 && rms.momentum == 0.9 && rms.eps == 1e-8 && !rms.centered));
   const auto adam = QAdamW::authors_defaults(1e-3);
-  REQUIRE((adam.betas[0] == 0.9 && adam.betas[1] == 0.999 && adam.eps == 1e-8 && adam.weight_decay == 1e-2));
+  REQUIRE((adam.betas[0] == 0.9 && adam.betas[1] == 0.999 && adam.eps == 1e-8 &&
+           adam.weight_decay == 1e-2));
 
   const auto depthwise = Tensor<float>::ones({8, 1, 3, 3}).requires_grad_();
   const auto pointwise = Tensor<float>::ones({16, 8, 1, 1}).requires_grad_();
@@ -201,7 +212,8 @@ TEST_CASE("GradBoost: the authors' defaults and weight-decay groups", "[optim][g
   const auto bias = Tensor<float>::ones({10}).requires_grad_();
   const auto bn_weight = Tensor<float>::ones({16}).requires_grad_();
   const double wd = 1e-5;
-  QSGD opt(authors_param_groups({depthwise, pointwise, linear, bias, bn_weight}, wd), QSGD::authors_defaults(5e-3));
+  QSGD opt(authors_param_groups({depthwise, pointwise, linear, bias, bn_weight}, wd),
+           QSGD::authors_defaults(5e-3));
   REQUIRE(opt.num_param_groups() == 3);
   REQUIRE(opt.params(0).size() == 1);
   REQUIRE(opt.params(0)[0].data() == depthwise.data());

@@ -25,8 +25,8 @@ namespace {
 
 // Steps the scheduler through expected.size() values of group 0's lr (the first is the value
 // set at construction), checking both get_lr() and the optimizer's lr.
-void require_sequence(LRScheduler& scheduler, const frost::optim::Optimizer& opt, const std::vector<double>& expected,
-                      std::size_t group = 0) {
+void require_sequence(LRScheduler& scheduler, const frost::optim::Optimizer& opt,
+                      const std::vector<double>& expected, std::size_t group = 0) {
   for (std::size_t n = 0; n < expected.size(); ++n) {
     INFO("step " << n);
     if (n > 0) scheduler.step();
@@ -71,7 +71,8 @@ TEST_CASE("ExponentialLR", "[optim][lr_scheduler]") {
   ExponentialLR scheduler(f.opt, 0.9);
   require_sequence(scheduler, f.opt, {0.1, 0.09, 0.081, 0.0729});
   REQUIRE(f.opt.lr(1) == Approx(0.00729));
-  for (std::int64_t n = 0; n < 4; ++n) REQUIRE(scheduler.lrs_at(n)[1] == Approx(0.01 * std::pow(0.9, n)));
+  for (std::int64_t n = 0; n < 4; ++n)
+    REQUIRE(scheduler.lrs_at(n)[1] == Approx(0.01 * std::pow(0.9, n)));
 }
 
 TEST_CASE("LambdaLR", "[optim][lr_scheduler]") {
@@ -82,8 +83,9 @@ TEST_CASE("LambdaLR", "[optim][lr_scheduler]") {
     REQUIRE(f.opt.lr(1) == Approx(0.0025));
   }
   SECTION("one factor per group") {
-    LambdaLR scheduler(f.opt, std::vector<LambdaLR::Factor>{[](std::int64_t n) { return n < 2 ? 1.0 : 0.5; },
-                                                            [](std::int64_t n) { return static_cast<double>(n); }});
+    LambdaLR scheduler(f.opt, std::vector<LambdaLR::Factor>{
+                                  [](std::int64_t n) { return n < 2 ? 1.0 : 0.5; },
+                                  [](std::int64_t n) { return static_cast<double>(n); }});
     REQUIRE(f.opt.lr(1) == 0.0);
     require_sequence(scheduler, f.opt, {0.1, 0.1, 0.05, 0.05});
     REQUIRE(f.opt.lr(1) == Approx(0.03));
@@ -97,12 +99,17 @@ TEST_CASE("WarmupCosineLR: hand-computed sequence", "[optim][lr_scheduler]") {
   SECTION("from 0 to base, then down to 0 (the authors' schedule)") {
     WarmupCosineLR scheduler(f.opt, 4, 12);
     require_sequence(scheduler, f.opt,
-                     {0.0, 0.2, 0.4, 0.6, 0.8, 0.4 * (1 + std::cos(std::numbers::pi / 8)), 0.4 * (1 + c), 0.4 * (1 + std::cos(3 * std::numbers::pi / 8)), 0.4,
-                      0.4 * (1 - std::cos(3 * std::numbers::pi / 8)), 0.4 * (1 - c), 0.4 * (1 - std::cos(std::numbers::pi / 8)), 0.0, 0.0});
+                     {0.0, 0.2, 0.4, 0.6, 0.8, 0.4 * (1 + std::cos(std::numbers::pi / 8)),
+                      0.4 * (1 + c), 0.4 * (1 + std::cos(3 * std::numbers::pi / 8)), 0.4,
+                      0.4 * (1 - std::cos(3 * std::numbers::pi / 8)), 0.4 * (1 - c),
+                      0.4 * (1 - std::cos(std::numbers::pi / 8)), 0.0, 0.0});
   }
   SECTION("start factor and eta_min") {
-    WarmupCosineLR scheduler(f.opt, {.warmup_steps = 4, .total_steps = 12, .eta_min = 0.1, .start_factor = 0.25});
-    require_sequence(scheduler, f.opt, {0.2, 0.35, 0.5, 0.65, 0.8, 0.1 + 0.35 * (1 + std::cos(std::numbers::pi / 8))});
+    WarmupCosineLR scheduler(
+        f.opt, {.warmup_steps = 4, .total_steps = 12, .eta_min = 0.1, .start_factor = 0.25});
+    require_sequence(
+        scheduler, f.opt,
+        {0.2, 0.35, 0.5, 0.65, 0.8, 0.1 + 0.35 * (1 + std::cos(std::numbers::pi / 8))});
     for (int i = 0; i < 3; ++i) scheduler.step();
     REQUIRE(f.opt.lr(0) == Approx(0.45));
     for (int i = 0; i < 10; ++i) scheduler.step();
@@ -114,14 +121,16 @@ TEST_CASE("WarmupCosineLR: hand-computed sequence", "[optim][lr_scheduler]") {
   }
 }
 
-TEST_CASE("WarmupCosineLR per iteration equals the authors' adjust_learning_rate_cosine", "[optim][lr_scheduler]") {
+TEST_CASE("WarmupCosineLR per iteration equals the authors' adjust_learning_rate_cosine",
+          "[optim][lr_scheduler]") {
   // Their formula, with the epoch and the iteration inside it: warm-up over warmup_epochs whole
   // epochs from warmup_lr, then a cosine over the remaining iterations down to 0.
   const double base = 5e-3, warmup_lr = 0.0;
   const int epochs = 3, warmup_epochs = 1, iters = 7;
   auto authors = [&](int epoch, int iter) {
     if (epoch < warmup_epochs)
-      return warmup_lr + (base - warmup_lr) * double(iter + epoch * iters) / double(warmup_epochs * iters);
+      return warmup_lr +
+             (base - warmup_lr) * double(iter + epoch * iters) / double(warmup_epochs * iters);
     const double total = double((epochs - warmup_epochs) * iters);
     const double current = double(iter + (epoch - warmup_epochs) * iters);
     return base / 2 * (std::cos(std::numbers::pi * current / total) + 1);
@@ -137,7 +146,8 @@ TEST_CASE("WarmupCosineLR per iteration equals the authors' adjust_learning_rate
     }
 }
 
-TEST_CASE("LRScheduler::restart returns to step 0 with the same base lrs", "[optim][lr_scheduler]") {
+TEST_CASE("LRScheduler::restart returns to step 0 with the same base lrs",
+          "[optim][lr_scheduler]") {
   Fixture f;
   WarmupCosineLR scheduler(f.opt, 2, 6);
   for (int i = 0; i < 4; ++i) scheduler.step();
@@ -156,11 +166,15 @@ TEST_CASE("LR schedulers reject bad arguments", "[optim][lr_scheduler][error]") 
   REQUIRE_THROWS_AS(StepLR(f.opt, 2, -0.5), frost::Error);
   REQUIRE_THROWS_AS(MultiStepLR(f.opt, {2, -1}), frost::Error);
   REQUIRE_THROWS_WITH(ExponentialLR(f.opt, 0.0), Catch::Contains("ExponentialLR"));
-  REQUIRE_THROWS_WITH(WarmupCosineLR(f.opt, 5, 5), Catch::Contains("WarmupCosineLR") && Catch::Contains("total_steps"));
+  REQUIRE_THROWS_WITH(WarmupCosineLR(f.opt, 5, 5),
+                      Catch::Contains("WarmupCosineLR") && Catch::Contains("total_steps"));
   REQUIRE_THROWS_AS(WarmupCosineLR(f.opt, -1, 5), frost::Error);
-  REQUIRE_THROWS_AS(WarmupCosineLR(f.opt, {.warmup_steps = 1, .total_steps = 5, .start_factor = 2.0}), frost::Error);
-  REQUIRE_THROWS_WITH(LambdaLR(f.opt, std::vector<LambdaLR::Factor>{[](std::int64_t) { return 1.0; }}),
-                      Catch::Contains("1 factor functions for 2 parameter groups"));
+  REQUIRE_THROWS_AS(
+      WarmupCosineLR(f.opt, {.warmup_steps = 1, .total_steps = 5, .start_factor = 2.0}),
+      frost::Error);
+  REQUIRE_THROWS_WITH(
+      LambdaLR(f.opt, std::vector<LambdaLR::Factor>{[](std::int64_t) { return 1.0; }}),
+      Catch::Contains("1 factor functions for 2 parameter groups"));
   // A factor that makes the lr negative is refused when it is applied.
   LambdaLR flips(f.opt, [](std::int64_t n) { return 1.0 - static_cast<double>(n); });
   flips.step();

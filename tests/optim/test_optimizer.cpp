@@ -33,7 +33,8 @@ TEST_CASE("Parameter groups keep their own lr, weight decay and options", "[opti
   auto a = param({1.0f, -1.0f}, {2});
   auto b = param({2.0f, 0.5f}, {2});
   auto c = param({-3.0f}, {1});
-  SGD opt(std::vector<ParamGroupSpec>{{{a}, 0.5, {}}, {{b}, {}, 0.1}}, {.lr = 0.1, .weight_decay = 0.01});
+  SGD opt(std::vector<ParamGroupSpec>{{{a}, 0.5, {}}, {{b}, {}, 0.1}},
+          {.lr = 0.1, .weight_decay = 0.01});
   opt.add_param_group({c}, {.lr = 0.2, .momentum = 0.9});
   REQUIRE(opt.num_param_groups() == 3);
   REQUIRE(opt.lr(0) == 0.5);
@@ -110,7 +111,8 @@ TEST_CASE("A non-contiguous gradient is read in logical order", "[optim]") {
   require_close(values(p), {0.9, 1.8, 2.7, 3.6, 4.5, 5.4});
 }
 
-TEST_CASE("Large parameters update in parallel with the same result as one thread", "[optim][parallel]") {
+TEST_CASE("Large parameters update in parallel with the same result as one thread",
+          "[optim][parallel]") {
   const std::int64_t n = 3 * (std::int64_t(1) << 15) + 77;  // several chunks
   frost::Generator gen(11);
   const auto start = Tensor<float>::randn({n}, gen);
@@ -140,7 +142,8 @@ TEST_CASE("Large parameters update in parallel with the same result as one threa
       m = 0.9 * m + 0.1 * g;
       v = 0.999 * v + 0.001 * g * g;
       vmax = std::max(vmax, v);
-      p -= 0.01 * (m / (1 - std::pow(0.9, t))) / (std::sqrt(vmax / (1 - std::pow(0.999, t))) + 1e-8);
+      p -=
+          0.01 * (m / (1 - std::pow(0.9, t))) / (std::sqrt(vmax / (1 - std::pow(0.999, t))) + 1e-8);
     }
     REQUIRE(one[i] == Approx(p).margin(1e-6));
   }
@@ -213,12 +216,14 @@ TEST_CASE("The gradient transform runs where GradBoost needs it", "[optim][hook]
   require_close(values(p.grad()), {g0});
 }
 
-TEST_CASE("The gradient transform is called once per parameter with a gradient, keyed by group and index",
-          "[optim][hook]") {
+TEST_CASE(
+    "The gradient transform is called once per parameter with a gradient, keyed by group and index",
+    "[optim][hook]") {
   auto a = param({1.0f}, {1});
   auto b = param({2.0f, 3.0f}, {2});
   auto c = param({4.0f}, {1});
-  AffineTransform<SGD> opt(std::vector<ParamGroupSpec>{{{a, b}, {}, {}}, {{c}, {}, {}}}, {.lr = 0.1});
+  AffineTransform<SGD> opt(std::vector<ParamGroupSpec>{{{a, b}, {}, {}}, {{c}, {}, {}}},
+                           {.lr = 0.1});
   set_grad(b, {1.0, 2.0});
   set_grad(c, {3.0});
   opt.step();
@@ -227,55 +232,73 @@ TEST_CASE("The gradient transform is called once per parameter with a gradient, 
   require_close(opt.seen_params[1], {4.0});
 }
 
-// ---- bad input -----------------------------------------------------------------------------------
+// ---- bad input
+// -----------------------------------------------------------------------------------
 
 TEST_CASE("Optimizers reject bad parameters and arguments", "[optim][error]") {
   auto p = param({1.0f, 2.0f, 3.0f, 4.0f}, {2, 2});
-  REQUIRE_THROWS_WITH(SGD(std::vector<Tensor<float>>{}, {.lr = 0.1}), Catch::Contains("SGD") && Catch::Contains("empty"));
-  REQUIRE_THROWS_WITH(Adam(std::vector<ParamGroupSpec>{}, {}), Catch::Contains("Adam") && Catch::Contains("empty"));
+  REQUIRE_THROWS_WITH(SGD(std::vector<Tensor<float>>{}, {.lr = 0.1}),
+                      Catch::Contains("SGD") && Catch::Contains("empty"));
+  REQUIRE_THROWS_WITH(Adam(std::vector<ParamGroupSpec>{}, {}),
+                      Catch::Contains("Adam") && Catch::Contains("empty"));
   REQUIRE_THROWS_WITH(SGD({Tensor<float>()}, {.lr = 0.1}), Catch::Contains("undefined"));
-  REQUIRE_THROWS_WITH(SGD({frost::mul(p, 2.0f)}, {.lr = 0.1}), Catch::Contains("non-leaf") && Catch::Contains("[2, 2]"));
+  REQUIRE_THROWS_WITH(SGD({frost::mul(p, 2.0f)}, {.lr = 0.1}),
+                      Catch::Contains("non-leaf") && Catch::Contains("[2, 2]"));
   REQUIRE_THROWS_WITH(SGD({p.detach().t()}, {.lr = 0.1}), Catch::Contains("not contiguous"));
   REQUIRE_THROWS_WITH(SGD({p, p}, {.lr = 0.1}), Catch::Contains("appears twice"));
   REQUIRE_THROWS_WITH(SGD(std::vector<ParamGroupSpec>{{{p}, {}, {}}, {{p}, 0.1, {}}}, {.lr = 0.1}),
                       Catch::Contains("more than one parameter group"));
   REQUIRE_THROWS_WITH(SGD(std::vector<ParamGroupSpec>{{{p}, -0.5, {}}}, {.lr = 0.1}),
                       Catch::Contains("learning rate -0.5"));
-  REQUIRE_THROWS_WITH(AdamW(std::vector<ParamGroupSpec>{{{p}, {}, -1.0}}, {}), Catch::Contains("weight_decay"));
+  REQUIRE_THROWS_WITH(AdamW(std::vector<ParamGroupSpec>{{{p}, {}, -1.0}}, {}),
+                      Catch::Contains("weight_decay"));
 
   SGD opt({p}, {.lr = 0.1});
-  REQUIRE_THROWS_WITH(opt.set_lr(-1.0), Catch::Contains("SGD") && Catch::Contains("learning rate -1"));
+  REQUIRE_THROWS_WITH(opt.set_lr(-1.0),
+                      Catch::Contains("SGD") && Catch::Contains("learning rate -1"));
   REQUIRE_THROWS_AS(opt.set_lr(0, std::nan("")), frost::Error);
   REQUIRE_THROWS_WITH(opt.lr(1), Catch::Contains("parameter group 1 out of range"));
   REQUIRE_THROWS_AS(opt.state(0, 1), frost::Error);
-  REQUIRE_THROWS_WITH(opt.add_param_group({p.detach()}, opt.defaults()), Catch::Contains("more than one"));
+  REQUIRE_THROWS_WITH(opt.add_param_group({p.detach()}, opt.defaults()),
+                      Catch::Contains("more than one"));
   // A gradient of the wrong shape never reaches the optimizer: the tensor refuses it.
-  REQUIRE_THROWS_WITH(p.set_grad(Tensor<float>::ones({4})), Catch::Contains("[4]") && Catch::Contains("[2, 2]"));
+  REQUIRE_THROWS_WITH(p.set_grad(Tensor<float>::ones({4})),
+                      Catch::Contains("[4]") && Catch::Contains("[2, 2]"));
   opt.step();  // no gradient: nothing happens
   REQUIRE(values(p) == std::vector<double>{1, 2, 3, 4});
 }
 
 // ---- convergence through autograd --------------------------------------------------------------
 
-TEST_CASE("Every optimizer fits a linear regression through frost autograd", "[optim][convergence]") {
+TEST_CASE("Every optimizer fits a linear regression through frost autograd",
+          "[optim][convergence]") {
   frost::Generator gen(2024);
   const auto x = Tensor<float>::randn({64, 3}, gen);
   const auto w_true = Tensor<float>::from_vector({1.5f, -2.0f, 0.5f}, {3, 1});
   const float b_true = 0.3f;
   const auto y = frost::add(frost::matmul(x, w_true), b_true);
 
-  const std::string name = GENERATE("SGD", "SGD-Nesterov", "RMSprop", "RMSprop-TF", "Adam", "AdamW-AMSGrad");
+  const std::string name =
+      GENERATE("SGD", "SGD-Nesterov", "RMSprop", "RMSprop-TF", "Adam", "AdamW-AMSGrad");
   INFO(name);
   auto w = Tensor<float>::zeros({3, 1}).requires_grad_();
   auto b = Tensor<float>::zeros({1}).requires_grad_();
   const std::vector<Tensor<float>> params = {w, b};
   std::unique_ptr<Optimizer> opt;
   if (name == "SGD") opt = std::make_unique<SGD>(params, SGDOptions{.lr = 0.1});
-  if (name == "SGD-Nesterov") opt = std::make_unique<SGD>(params, SGDOptions{.lr = 0.05, .momentum = 0.9, .nesterov = true});
-  if (name == "RMSprop") opt = std::make_unique<RMSprop>(params, RMSpropOptions{.lr = 0.02, .alpha = 0.9, .momentum = 0.5, .centered = true});
-  if (name == "RMSprop-TF") opt = std::make_unique<RMSprop>(params, RMSpropOptions{.lr = 0.02, .alpha = 0.9, .eps = 1e-10, .momentum = 0.5}.tensorflow_form());
+  if (name == "SGD-Nesterov")
+    opt = std::make_unique<SGD>(params, SGDOptions{.lr = 0.05, .momentum = 0.9, .nesterov = true});
+  if (name == "RMSprop")
+    opt = std::make_unique<RMSprop>(
+        params, RMSpropOptions{.lr = 0.02, .alpha = 0.9, .momentum = 0.5, .centered = true});
+  if (name == "RMSprop-TF")
+    opt = std::make_unique<RMSprop>(
+        params,
+        RMSpropOptions{.lr = 0.02, .alpha = 0.9, .eps = 1e-10, .momentum = 0.5}.tensorflow_form());
   if (name == "Adam") opt = std::make_unique<Adam>(params, AdamOptions{.lr = 0.05});
-  if (name == "AdamW-AMSGrad") opt = std::make_unique<AdamW>(params, AdamWOptions{.lr = 0.05, .weight_decay = 1e-4, .amsgrad = true});
+  if (name == "AdamW-AMSGrad")
+    opt = std::make_unique<AdamW>(params,
+                                  AdamWOptions{.lr = 0.05, .weight_decay = 1e-4, .amsgrad = true});
   REQUIRE(opt);
   const std::int64_t steps = 600;
   WarmupCosineLR schedule(*opt, 20, steps);

@@ -34,7 +34,8 @@ struct ReferenceRMSprop {
         grad_avg[i] = o.alpha * grad_avg[i] + (1 - o.alpha) * gi;
         variance -= grad_avg[i] * grad_avg[i];
       }
-      const double avg = o.eps_inside_sqrt ? std::sqrt(variance + o.eps) : std::sqrt(variance) + o.eps;
+      const double avg =
+          o.eps_inside_sqrt ? std::sqrt(variance + o.eps) : std::sqrt(variance) + o.eps;
       if (o.momentum <= 0) {
         p[i] -= o.lr * gi / avg;
       } else if (o.lr_in_momentum) {
@@ -48,8 +49,9 @@ struct ReferenceRMSprop {
   }
 };
 
-const std::vector<std::vector<double>> kGrads = {
-    {0.5, -1.25, 2.0, 0.1, 0.75, -0.3}, {0.25, -0.5, -1.0, 0.4, 0.75, 0.1}, {-0.6, 1.5, 0.2, -0.4, 0.05, 0.9}};
+const std::vector<std::vector<double>> kGrads = {{0.5, -1.25, 2.0, 0.1, 0.75, -0.3},
+                                                 {0.25, -0.5, -1.0, 0.4, 0.75, 0.1},
+                                                 {-0.6, 1.5, 0.2, -0.4, 0.05, 0.9}};
 const std::vector<float> kStart = {1.0f, -2.0f, 0.5f, 3.0f, -0.25f, 0.0f};
 
 }  // namespace
@@ -70,20 +72,31 @@ TEST_CASE("RMSprop: hand-computed first step", "[optim][rmsprop]") {
   }
 }
 
-TEST_CASE("RMSprop matches torch.optim.RMSprop and the TensorFlow form for three steps", "[optim][rmsprop]") {
+TEST_CASE("RMSprop matches torch.optim.RMSprop and the TensorFlow form for three steps",
+          "[optim][rmsprop]") {
   const RMSpropOptions options = GENERATE(
       RMSpropOptions{.lr = 0.01},  // PyTorch's defaults otherwise
       RMSpropOptions{.lr = 0.01, .alpha = 0.9, .eps = 1e-8, .momentum = 0.9},
       RMSpropOptions{.lr = 0.01, .alpha = 0.9, .eps = 1e-3, .weight_decay = 0.1, .centered = true},
-      RMSpropOptions{.lr = 0.02, .alpha = 0.8, .eps = 1e-8, .weight_decay = 0.01, .momentum = 0.5, .centered = true},
+      RMSpropOptions{.lr = 0.02,
+                     .alpha = 0.8,
+                     .eps = 1e-8,
+                     .weight_decay = 0.01,
+                     .momentum = 0.5,
+                     .centered = true},
       // A large eps makes its placement visible.
       RMSpropOptions{.lr = 0.01, .alpha = 0.9, .eps = 0.1, .eps_inside_sqrt = true},
       RMSpropOptions{.lr = 0.01, .alpha = 0.9, .eps = 0.1, .momentum = 0.9}.tensorflow_form(),
-      RMSpropOptions{.lr = 0.01, .alpha = 0.9, .eps = 1e-3, .weight_decay = 0.05, .momentum = 0.9, .centered = true}
+      RMSpropOptions{.lr = 0.01,
+                     .alpha = 0.9,
+                     .eps = 1e-3,
+                     .weight_decay = 0.05,
+                     .momentum = 0.9,
+                     .centered = true}
           .tensorflow_form());
-  INFO("alpha " << options.alpha << " eps " << options.eps << " momentum " << options.momentum << " centered "
-                << options.centered << " eps_inside_sqrt " << options.eps_inside_sqrt << " lr_in_momentum "
-                << options.lr_in_momentum);
+  INFO("alpha " << options.alpha << " eps " << options.eps << " momentum " << options.momentum
+                << " centered " << options.centered << " eps_inside_sqrt "
+                << options.eps_inside_sqrt << " lr_in_momentum " << options.lr_in_momentum);
   auto p = param(kStart, {3, 2});
   RMSprop opt({p}, options);
   ReferenceRMSprop ref{options, {}, {}, {}};
@@ -120,7 +133,8 @@ TEST_CASE("RMSprop: eps inside and outside the root give different steps", "[opt
 
 TEST_CASE("RMSprop rejects bad options", "[optim][rmsprop][error]") {
   auto p = param({1.0f}, {1});
-  REQUIRE_THROWS_WITH(RMSprop({p}, {.lr = -0.01}), Catch::Contains("RMSprop") && Catch::Contains("learning rate"));
+  REQUIRE_THROWS_WITH(RMSprop({p}, {.lr = -0.01}),
+                      Catch::Contains("RMSprop") && Catch::Contains("learning rate"));
   REQUIRE_THROWS_WITH(RMSprop({p}, {.lr = 0.01, .alpha = 1.5}), Catch::Contains("alpha"));
   REQUIRE_THROWS_AS(RMSprop({p}, {.lr = 0.01, .alpha = -0.1}), frost::Error);
   REQUIRE_THROWS_AS(RMSprop({p}, {.lr = 0.01, .eps = -1e-8}), frost::Error);

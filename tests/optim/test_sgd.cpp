@@ -33,8 +33,9 @@ struct ReferenceSGD {
   }
 };
 
-const std::vector<std::vector<double>> kGrads = {
-    {0.5, -1.25, 2.0, 0.0, 0.75, -0.3}, {0.25, -0.5, -1.0, 0.4, 0.75, 0.1}, {-0.6, 1.5, 0.2, -0.4, 0.0, 0.9}};
+const std::vector<std::vector<double>> kGrads = {{0.5, -1.25, 2.0, 0.0, 0.75, -0.3},
+                                                 {0.25, -0.5, -1.0, 0.4, 0.75, 0.1},
+                                                 {-0.6, 1.5, 0.2, -0.4, 0.0, 0.9}};
 const std::vector<float> kStart = {1.0f, -2.0f, 0.5f, 3.0f, -0.25f, 0.0f};
 
 }  // namespace
@@ -61,13 +62,13 @@ TEST_CASE("SGD: hand-computed steps on a scalar", "[optim][sgd]") {
 }
 
 TEST_CASE("SGD matches torch.optim.SGD for three steps", "[optim][sgd]") {
-  const SGDOptions options = GENERATE(SGDOptions{.lr = 0.1},
-                                      SGDOptions{.lr = 0.05, .weight_decay = 0.1},
-                                      SGDOptions{.lr = 0.1, .momentum = 0.9},
-                                      SGDOptions{.lr = 0.1, .momentum = 0.9, .dampening = 0.25},
-                                      SGDOptions{.lr = 0.1, .momentum = 0.9, .nesterov = true},
-                                      SGDOptions{.lr = 0.02, .momentum = 0.8, .weight_decay = 0.05, .nesterov = true},
-                                      SGDOptions{.lr = 0.3, .momentum = 0.5, .dampening = 0.5, .weight_decay = 0.01});
+  const SGDOptions options =
+      GENERATE(SGDOptions{.lr = 0.1}, SGDOptions{.lr = 0.05, .weight_decay = 0.1},
+               SGDOptions{.lr = 0.1, .momentum = 0.9},
+               SGDOptions{.lr = 0.1, .momentum = 0.9, .dampening = 0.25},
+               SGDOptions{.lr = 0.1, .momentum = 0.9, .nesterov = true},
+               SGDOptions{.lr = 0.02, .momentum = 0.8, .weight_decay = 0.05, .nesterov = true},
+               SGDOptions{.lr = 0.3, .momentum = 0.5, .dampening = 0.5, .weight_decay = 0.01});
   INFO("lr " << options.lr << " momentum " << options.momentum << " dampening " << options.dampening
              << " weight_decay " << options.weight_decay << " nesterov " << options.nesterov);
   auto p = param(kStart, {2, 3});
@@ -90,9 +91,11 @@ TEST_CASE("SGD matches torch.optim.SGD for three steps", "[optim][sgd]") {
 TEST_CASE("SGD rejects bad options", "[optim][sgd][error]") {
   auto p = param({1.0f}, {1});
   REQUIRE_THROWS_AS(SGD({p}, {.lr = -0.1}), frost::Error);
-  REQUIRE_THROWS_WITH(SGD({p}, {.lr = -0.1}), Catch::Contains("SGD") && Catch::Contains("learning rate"));
+  REQUIRE_THROWS_WITH(SGD({p}, {.lr = -0.1}),
+                      Catch::Contains("SGD") && Catch::Contains("learning rate"));
   REQUIRE_THROWS_AS(SGD({p}, {.lr = 0.1, .momentum = -0.9}), frost::Error);
   REQUIRE_THROWS_AS(SGD({p}, {.lr = 0.1, .weight_decay = -1e-4}), frost::Error);
   REQUIRE_THROWS_WITH(SGD({p}, {.lr = 0.1, .nesterov = true}), Catch::Contains("Nesterov"));
-  REQUIRE_THROWS_AS(SGD({p}, {.lr = 0.1, .momentum = 0.9, .dampening = 0.1, .nesterov = true}), frost::Error);
+  REQUIRE_THROWS_AS(SGD({p}, {.lr = 0.1, .momentum = 0.9, .dampening = 0.1, .nesterov = true}),
+                    frost::Error);
 }

@@ -33,8 +33,9 @@ inline void accumulate(Tensor<T>& slot, Tensor<T>&& g, std::string_view node) {
     slot = std::move(g);
     return;
   }
-  FROST_CHECK(slot.shape() == g.shape(), "backward", "node '", node, "' produced a gradient of shape ",
-              shape_str(g.shape()), " where one of shape ", shape_str(slot.shape()), " was expected");
+  FROST_CHECK(slot.shape() == g.shape(), "backward", "node '", node,
+              "' produced a gradient of shape ", shape_str(g.shape()), " where one of shape ",
+              shape_str(slot.shape()), " was expected");
   const auto plus = [](T a, T b) { return a + b; };
   if (sole_dense_owner(slot)) {
     frost::detail::elementwise_into("backward", slot, plus, slot, g);
@@ -57,7 +58,8 @@ inline void accumulate_leaf(AutogradMeta<T>& leaf, Tensor<T>&& g, std::string_vi
               "' produced a gradient of shape ", shape_str(g.shape()), " for a leaf of shape ",
               shape_str(leaf.grad.shape()));
   if (leaf.grad.is_contiguous())
-    frost::detail::elementwise_into("backward", leaf.grad, [](T a, T b) { return a + b; }, leaf.grad, g);
+    frost::detail::elementwise_into(
+        "backward", leaf.grad, [](T a, T b) { return a + b; }, leaf.grad, g);
   else
     leaf.grad = Tensor<T>(leaf.grad.detach().clone()).add_(g);
 }
@@ -117,7 +119,8 @@ inline void backward(const Tensor<T>& root, const Tensor<T>& grad_output, bool r
         std::vector<Tensor<T>> grads = node->apply(found->second);
         pending.erase(found);
         FROST_CHECK(grads.size() == node->inputs().size(), "backward", "node '", node->name(),
-                    "' returned ", grads.size(), " gradients for ", node->inputs().size(), " inputs");
+                    "' returned ", grads.size(), " gradients for ", node->inputs().size(),
+                    " inputs");
         for (std::size_t i = 0; i < grads.size(); ++i) {
           const auto& edge = node->inputs()[i];
           if (!edge || !grads[i].defined()) continue;

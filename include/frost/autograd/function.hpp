@@ -46,12 +46,12 @@ inline Tensor<T> make_function(std::string_view name, const Tensor<T>& output,
          [name, shapes = std::move(shapes), backward = std::move(backward)](const Tensor<T>& g) {
            std::vector<Tensor<T>> grads = backward(g);
            FROST_CHECK(grads.size() == shapes.size(), "make_function", "backward of '", name,
-                       "' returned ", grads.size(),
-                       " gradients for ", shapes.size(), " inputs");
+                       "' returned ", grads.size(), " gradients for ", shapes.size(), " inputs");
            for (std::size_t i = 0; i < grads.size(); ++i)
              FROST_CHECK(!grads[i].defined() || grads[i].shape() == shapes[i], "make_function",
-                         "backward of '", name, "' returned a gradient of shape ", shape_str(grads[i].shape()),
-                         " for input ", i, " of shape ", shape_str(shapes[i]));
+                         "backward of '", name, "' returned a gradient of shape ",
+                         shape_str(grads[i].shape()), " for input ", i, " of shape ",
+                         shape_str(shapes[i]));
            return grads;
          });
   return out;

@@ -10,8 +10,12 @@ inline bool& grad_mode_flag() {
 }
 }  // namespace autograd::detail
 
-inline bool is_grad_enabled() { return autograd::detail::grad_mode_flag(); }
-inline void set_grad_enabled(bool enabled) { autograd::detail::grad_mode_flag() = enabled; }
+inline bool is_grad_enabled() {
+  return autograd::detail::grad_mode_flag();
+}
+inline void set_grad_enabled(bool enabled) {
+  autograd::detail::grad_mode_flag() = enabled;
+}
 
 // Disables graph recording on this thread for its lifetime; restores the previous mode.
 class NoGradGuard {

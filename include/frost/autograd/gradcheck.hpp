@@ -71,7 +71,8 @@ inline GradcheckResult gradcheck(Fn&& fn, const std::vector<Tensor<double>>& inp
       const double a = analytic.defined() ? analytic.contiguous().data()[i] : 0.0;
       const double err = std::abs(a - numerical);
       result.max_abs_error = std::max(result.max_abs_error, err);
-      result.max_rel_error = std::max(result.max_rel_error, err / std::max(std::abs(numerical), 1e-12));
+      result.max_rel_error =
+          std::max(result.max_rel_error, err / std::max(std::abs(numerical), 1e-12));
       if (!(err <= atol + rtol * std::abs(numerical)) && result.ok) {
         result.ok = false;
         std::ostringstream os;

@@ -31,8 +31,8 @@ class Node;
 template <class T>
 struct AutogradMeta {
   bool requires_grad = false;
-  Tensor<T> grad;                      // accumulated by backward() into leaves
-  std::shared_ptr<Node<T>> grad_fn;    // null for leaves
+  Tensor<T> grad;                    // accumulated by backward() into leaves
+  std::shared_ptr<Node<T>> grad_fn;  // null for leaves
 };
 
 template <class T>
@@ -51,9 +51,8 @@ class Node {
   bool released() const { return !backward_; }
 
   std::vector<Tensor<T>> apply(const Tensor<T>& grad_output) const {
-    FROST_CHECK(backward_, "backward",
-                "trying to backward through the graph a second time (node '", name_,
-                "' was freed); pass retain_graph = true to the first backward()");
+    FROST_CHECK(backward_, "backward", "trying to backward through the graph a second time (node '",
+                name_, "' was freed); pass retain_graph = true to the first backward()");
     return backward_(grad_output);
   }
 
@@ -82,7 +81,8 @@ inline bool should_record(const Tensor<T>& first, const Rest&... rest) {
 
 namespace detail {
 template <class T, class Inputs, class Fn>
-inline void attach_node(std::string_view name, Tensor<T>& output, const Inputs& inputs, Fn&& backward) {
+inline void attach_node(std::string_view name, Tensor<T>& output, const Inputs& inputs,
+                        Fn&& backward) {
   if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
     std::vector<typename Node<T>::Edge> edges;
     edges.reserve(inputs.size());

@@ -22,30 +22,40 @@ template <class T>
 concept FloatElement = std::is_same_v<T, float> || std::is_same_v<T, double>;
 
 template <Element T>
-inline constexpr DType dtype_of = std::is_same_v<T, float>         ? DType::float32
-                                  : std::is_same_v<T, double>      ? DType::float64
-                                  : std::is_same_v<T, std::int8_t> ? DType::int8
+inline constexpr DType dtype_of = std::is_same_v<T, float>          ? DType::float32
+                                  : std::is_same_v<T, double>       ? DType::float64
+                                  : std::is_same_v<T, std::int8_t>  ? DType::int8
                                   : std::is_same_v<T, std::uint8_t> ? DType::uint8
                                                                     : DType::int32;
 
 inline constexpr const char* dtype_name(DType dtype) {
   switch (dtype) {
-    case DType::float32: return "float32";
-    case DType::float64: return "float64";
-    case DType::int8: return "int8";
-    case DType::uint8: return "uint8";
-    case DType::int32: return "int32";
+    case DType::float32:
+      return "float32";
+    case DType::float64:
+      return "float64";
+    case DType::int8:
+      return "int8";
+    case DType::uint8:
+      return "uint8";
+    case DType::int32:
+      return "int32";
   }
   return "unknown";
 }
 
 inline constexpr std::int64_t dtype_size(DType dtype) {
   switch (dtype) {
-    case DType::float32: return 4;
-    case DType::float64: return 8;
-    case DType::int8: return 1;
-    case DType::uint8: return 1;
-    case DType::int32: return 4;
+    case DType::float32:
+      return 4;
+    case DType::float64:
+      return 8;
+    case DType::int8:
+      return 1;
+    case DType::uint8:
+      return 1;
+    case DType::int32:
+      return 4;
   }
   return 0;
 }

@@ -33,7 +33,8 @@ template <class... Args>
 
 // FROST_CHECK(cond, "op", parts...) throws frost::Error("op: parts...") when cond is false.
 // The message parts are only formatted on failure.
-#define FROST_CHECK(cond, op, ...)                                        \
-  do {                                                                    \
-    if (!(cond)) [[unlikely]] ::frost::detail::throw_error(op, __VA_ARGS__); \
+#define FROST_CHECK(cond, op, ...)                   \
+  do {                                               \
+    if (!(cond)) [[unlikely]]                        \
+      ::frost::detail::throw_error(op, __VA_ARGS__); \
   } while (false)

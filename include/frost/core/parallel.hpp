@@ -133,8 +133,12 @@ inline ThreadPool& thread_pool() {
 }  // namespace detail
 
 // Sets the number of threads every parallel op uses (the caller counts as one).
-inline void set_num_threads(int n) { detail::thread_pool().resize(n); }
-inline int num_threads() { return detail::thread_pool().size(); }
+inline void set_num_threads(int n) {
+  detail::thread_pool().resize(n);
+}
+inline int num_threads() {
+  return detail::thread_pool().size();
+}
 
 // Calls fn(lo, hi) on disjoint chunks covering [begin, end). A chunk holds at least `grain`
 // indices, so small ranges stay on the calling thread.

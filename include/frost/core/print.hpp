@@ -14,7 +14,6 @@
 #include <string>
 #include <vector>
 
-
 namespace frost {
 namespace detail {
 
@@ -117,10 +116,11 @@ inline std::ostream& operator<<(std::ostream& os, const Tensor<T>& t) {
     detail::for_each_shown(t.data(), t.shape(), t.strides(), 0, summarize, [&](T v) {
       width = std::max(width, detail::format_element(v, scientific).size());
     });
-    detail::print_dim(os, t.data(), t.shape(), t.strides(), 0, summarize, scientific, width, kIndent);
+    detail::print_dim(os, t.data(), t.shape(), t.strides(), 0, summarize, scientific, width,
+                      kIndent);
   }
   os << ", shape=" << shape_str(t.shape()) << ", dtype=" << dtype_name(t.dtype());
-  if (t.requires_grad()) os << (t.is_leaf() ? ", requires_grad=true" : ", grad_fn=") ;
+  if (t.requires_grad()) os << (t.is_leaf() ? ", requires_grad=true" : ", grad_fn=");
   if (!t.is_leaf()) os << t.grad_fn()->name();
   return os << ')';
 }

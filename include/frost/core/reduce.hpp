@@ -19,7 +19,6 @@
 
 #include "frost/core/parallel.hpp"
 
-
 namespace frost {
 
 // The element type of a sum: floats sum in their own type, integers in int32 (int8/uint8 sums
@@ -136,8 +135,10 @@ inline std::vector<bool> reduce_mask(const std::vector<std::int64_t>& dims, std:
 inline Shape reduced_shape(const Shape& shape, const std::vector<bool>& mask, bool keepdim) {
   Shape out;
   for (std::size_t d = 0; d < shape.size(); ++d) {
-    if (!mask[d]) out.push_back(shape[d]);
-    else if (keepdim) out.push_back(1);
+    if (!mask[d])
+      out.push_back(shape[d]);
+    else if (keepdim)
+      out.push_back(1);
   }
   return out;
 }
@@ -192,7 +193,8 @@ inline void extreme_along(const Tensor<T>& t, std::int64_t d, bool keepdim, bool
     std::int64_t best = 0;
     for (std::int64_t j = 1; j < n; ++j) {
       bool better = largest ? row[j] > row[best] : row[j] < row[best];
-      if constexpr (FloatElement<T>) better = better || (std::isnan(row[j]) && !std::isnan(row[best]));
+      if constexpr (FloatElement<T>)
+        better = better || (std::isnan(row[j]) && !std::isnan(row[best]));
       if (better) best = j;
     }
     if (values) values->data()[r] = row[best];

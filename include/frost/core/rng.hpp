@@ -90,6 +90,8 @@ inline Generator& default_generator() {
   static Generator gen;
   return gen;
 }
-inline void manual_seed(std::uint64_t seed) { default_generator().manual_seed(seed); }
+inline void manual_seed(std::uint64_t seed) {
+  default_generator().manual_seed(seed);
+}
 
 }  // namespace frost

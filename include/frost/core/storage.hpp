@@ -106,10 +106,16 @@ class StorageCache {
 }  // namespace detail
 
 // Caps the memory kept for reuse by freed tensors (default 1 GiB; 0 disables the cache).
-inline void set_storage_cache_limit(std::size_t bytes) { detail::StorageCache::instance().set_limit(bytes); }
+inline void set_storage_cache_limit(std::size_t bytes) {
+  detail::StorageCache::instance().set_limit(bytes);
+}
 // Returns every cached buffer to the system.
-inline void clear_storage_cache() { detail::StorageCache::instance().clear(); }
-inline std::size_t storage_cache_bytes() { return detail::StorageCache::instance().cached_bytes(); }
+inline void clear_storage_cache() {
+  detail::StorageCache::instance().clear();
+}
+inline std::size_t storage_cache_bytes() {
+  return detail::StorageCache::instance().cached_bytes();
+}
 
 template <class T>
 class Storage {
@@ -117,7 +123,8 @@ class Storage {
   // Uninitialised storage for `size` elements.
   explicit Storage(std::int64_t size) : size_(size) {
     FROST_CHECK(size >= 0, "Storage", "negative size ", size);
-    bytes_ = detail::StorageCache::rounded_bytes(static_cast<std::size_t>(size > 0 ? size : 1) * sizeof(T));
+    bytes_ = detail::StorageCache::rounded_bytes(static_cast<std::size_t>(size > 0 ? size : 1) *
+                                                 sizeof(T));
     data_ = static_cast<T*>(detail::StorageCache::instance().allocate(bytes_));
   }
   Storage(const Storage&) = delete;

@@ -35,15 +35,13 @@
 //     set_storage_cache_limit(bytes), clear_storage_cache().
 //
 //   Differentiable ops are free functions in namespace frost, one family per header in ops/:
-//     elementwise.hpp  add sub mul div (and + - * /, tensor or scalar), neg exp log sqrt pow abs clamp
-//     activation.hpp   relu relu6 leaky_relu sigmoid tanh hardswish hardsigmoid
-//     reduction.hpp    sum mean var (all or dims, keepdim), max min (all or dim), argmax argmin
-//     matmul.hpp       matmul (1-D, 2-D, [..., M, K] x [K, N], batched); detail::gemm on Eigen
-//     linear.hpp       linear(x, w [out, in], b)
-//     shape_ops.hpp    reshape flatten cat stack split chunk
-//     softmax.hpp      softmax log_softmax
-//     dropout.hpp      dropout(x, p, training, gen)
-//     loss.hpp         cross_entropy(logits, int32 targets, label_smoothing, ignore_index, reduction),
+//     elementwise.hpp  add sub mul div (and + - * /, tensor or scalar), neg exp log sqrt pow abs
+//     clamp activation.hpp   relu relu6 leaky_relu sigmoid tanh hardswish hardsigmoid reduction.hpp
+//     sum mean var (all or dims, keepdim), max min (all or dim), argmax argmin matmul.hpp matmul
+//     (1-D, 2-D, [..., M, K] x [K, N], batched); detail::gemm on Eigen linear.hpp       linear(x, w
+//     [out, in], b) shape_ops.hpp    reshape flatten cat stack split chunk softmax.hpp      softmax
+//     log_softmax dropout.hpp      dropout(x, p, training, gen) loss.hpp cross_entropy(logits,
+//     int32 targets, label_smoothing, ignore_index, reduction),
 //                      mse_loss, enum Reduction { none, mean, sum }
 //   e.g.
 //     auto y = frost::relu(frost::linear(x, w, b));
@@ -96,7 +94,8 @@ void backward(const Tensor<T>& root, const Tensor<T>& grad, bool retain_graph);
 
 template <class T>
 class Tensor {
-  static_assert(is_element_v<T>, "frost::Tensor<T>: T must be float, double, int8_t, uint8_t or int32_t");
+  static_assert(is_element_v<T>,
+                "frost::Tensor<T>: T must be float, double, int8_t, uint8_t or int32_t");
 
  public:
   using value_type = T;
@@ -144,17 +143,14 @@ class Tensor {
     return t;
   }
 
-  static Tensor randn(const Shape& shape, Generator& gen = default_generator())
-    requires FloatElement<T>
-  {
+  static Tensor randn(const Shape& shape,
+                      Generator& gen = default_generator()) requires FloatElement<T> {
     Tensor t = empty(shape);
     for (std::int64_t i = 0; i < t.numel_; ++i) t.data()[i] = static_cast<T>(gen.normal());
     return t;
   }
   static Tensor uniform(const Shape& shape, T low = T(0), T high = T(1),
-                        Generator& gen = default_generator())
-    requires FloatElement<T>
-  {
+                        Generator& gen = default_generator()) requires FloatElement<T> {
     Tensor t = empty(shape);
     const double width = static_cast<double>(high) - static_cast<double>(low);
     for (std::int64_t i = 0; i < t.numel_; ++i)
@@ -193,8 +189,8 @@ class Tensor {
 
   // ---- elements ------------------------------------------------------------------------------
   T item() const {
-    FROST_CHECK(numel_ == 1, "item", "tensor of shape ", shape_str(shape_),
-                " has ", numel_, " elements, expected 1");
+    FROST_CHECK(numel_ == 1, "item", "tensor of shape ", shape_str(shape_), " has ", numel_,
+                " elements, expected 1");
     return *data();
   }
   T& at(std::initializer_list<std::int64_t> index) const {
@@ -203,8 +199,8 @@ class Tensor {
     std::int64_t off = offset_;
     std::size_t d = 0;
     for (std::int64_t i : index) {
-      FROST_CHECK(i >= -shape_[d] && i < shape_[d], "at", "index ", i, " out of range for dimension ",
-                  d, " of shape ", shape_str(shape_));
+      FROST_CHECK(i >= -shape_[d] && i < shape_[d], "at", "index ", i,
+                  " out of range for dimension ", d, " of shape ", shape_str(shape_));
       off += (i < 0 ? i + shape_[d] : i) * strides_[d];
       ++d;
     }
@@ -268,7 +264,8 @@ class Tensor {
   Tensor transpose(std::int64_t d0, std::int64_t d1) const {
     std::vector<std::int64_t> dims(shape_.size());
     std::iota(dims.begin(), dims.end(), 0);
-    if (!dims.empty()) std::swap(dims[wrap_dim(d0, dim(), "transpose")], dims[wrap_dim(d1, dim(), "transpose")]);
+    if (!dims.empty())
+      std::swap(dims[wrap_dim(d0, dim(), "transpose")], dims[wrap_dim(d1, dim(), "transpose")]);
     return permute(dims);
   }
   Tensor t() const {
@@ -290,11 +287,12 @@ class Tensor {
     strides[d] = strides_[d] * step;
     Tensor out = make_view(std::move(shape), std::move(strides), offset_ + start * strides_[d]);
     if (autograd::should_record(*this))
-      autograd::record("slice", out, {*this}, [in_shape = shape_, d, start, end, step](const Tensor& g) {
-        Tensor full = Tensor::zeros(in_shape);
-        full.slice(d, start, end, step).copy_(g);
-        return std::vector<Tensor>{std::move(full)};
-      });
+      autograd::record("slice", out, {*this},
+                       [in_shape = shape_, d, start, end, step](const Tensor& g) {
+                         Tensor full = Tensor::zeros(in_shape);
+                         full.slice(d, start, end, step).copy_(g);
+                         return std::vector<Tensor>{std::move(full)};
+                       });
     return out;
   }
 
@@ -371,9 +369,11 @@ class Tensor {
 
   Tensor clone() const {
     Tensor out = empty(shape_);
-    detail::elementwise_into("clone", out, [](T x) { return x; }, *this);
+    detail::elementwise_into(
+        "clone", out, [](T x) { return x; }, *this);
     if (autograd::should_record(*this))
-      autograd::record("clone", out, {*this}, [](const Tensor& g) { return std::vector<Tensor>{g}; });
+      autograd::record("clone", out, {*this},
+                       [](const Tensor& g) { return std::vector<Tensor>{g}; });
     return out;
   }
 
@@ -385,7 +385,8 @@ class Tensor {
       return *this;
     } else {
       Tensor<U> out = Tensor<U>::empty(shape_);
-      detail::elementwise_into("cast", out, [](T x) { return static_cast<U>(x); }, *this);
+      detail::elementwise_into(
+          "cast", out, [](T x) { return static_cast<U>(x); }, *this);
       return out;
     }
   }
@@ -400,19 +401,22 @@ class Tensor {
   template <class U>
   Tensor& copy_(const Tensor<U>& src) {
     check_inplace("copy_");
-    detail::elementwise_into("copy_", *this, [](U x) { return static_cast<T>(x); }, src);
+    detail::elementwise_into(
+        "copy_", *this, [](U x) { return static_cast<T>(x); }, src);
     return *this;
   }
   // Integer in-place arithmetic is computed in int64 and wraps (no signed-overflow UB).
   Tensor& add_(const Tensor& other, T alpha = T(1)) {
     check_inplace("add_");
-    detail::elementwise_into("add_", *this, [alpha](T x, T y) { return static_cast<T>(wide(x) + wide(alpha) * y); },
-                             *this, other);
+    detail::elementwise_into(
+        "add_", *this, [alpha](T x, T y) { return static_cast<T>(wide(x) + wide(alpha) * y); },
+        *this, other);
     return *this;
   }
   Tensor& mul_(T value) {
     check_inplace("mul_");
-    detail::elementwise_into("mul_", *this, [value](T x) { return static_cast<T>(wide(x) * value); }, *this);
+    detail::elementwise_into(
+        "mul_", *this, [value](T x) { return static_cast<T>(wide(x) * value); }, *this);
     return *this;
   }
 
@@ -421,12 +425,14 @@ class Tensor {
 
   Tensor& requires_grad_(bool on = true) {
     if constexpr (!FloatElement<T>) {
-      FROST_CHECK(!on, "requires_grad_", "only float32 and float64 tensors can require gradients, got ",
+      FROST_CHECK(!on, "requires_grad_",
+                  "only float32 and float64 tensors can require gradients, got ",
                   dtype_name(dtype()), " tensor of shape ", shape_str(shape_));
     } else {
       FROST_CHECK(defined(), "requires_grad_", "undefined tensor");
       if (!is_leaf()) {
-        FROST_CHECK(on, "requires_grad_", "cannot turn off requires_grad of a non-leaf tensor of shape ",
+        FROST_CHECK(on, "requires_grad_",
+                    "cannot turn off requires_grad of a non-leaf tensor of shape ",
                     shape_str(shape_), "; use detach()");
         return *this;
       }
@@ -539,13 +545,21 @@ class Tensor {
 
 // ---- free factories (frost::zeros<float>({2, 3})) ----------------------------------------------
 template <Element T>
-inline Tensor<T> empty(const Shape& shape) { return Tensor<T>::empty(shape); }
+inline Tensor<T> empty(const Shape& shape) {
+  return Tensor<T>::empty(shape);
+}
 template <Element T>
-inline Tensor<T> zeros(const Shape& shape) { return Tensor<T>::zeros(shape); }
+inline Tensor<T> zeros(const Shape& shape) {
+  return Tensor<T>::zeros(shape);
+}
 template <Element T>
-inline Tensor<T> ones(const Shape& shape) { return Tensor<T>::ones(shape); }
+inline Tensor<T> ones(const Shape& shape) {
+  return Tensor<T>::ones(shape);
+}
 template <Element T>
-inline Tensor<T> full(const Shape& shape, T value) { return Tensor<T>::full(shape, value); }
+inline Tensor<T> full(const Shape& shape, T value) {
+  return Tensor<T>::full(shape, value);
+}
 template <Element T>
 inline Tensor<T> from_vector(const std::vector<T>& values, const Shape& shape) {
   return Tensor<T>::from_vector(values, shape);
@@ -555,11 +569,17 @@ inline Tensor<T> randn(const Shape& shape, Generator& gen = default_generator())
   return Tensor<T>::randn(shape, gen);
 }
 template <class T>
-inline Tensor<T> empty_like(const Tensor<T>& t) { return Tensor<T>::empty(t.shape()); }
+inline Tensor<T> empty_like(const Tensor<T>& t) {
+  return Tensor<T>::empty(t.shape());
+}
 template <class T>
-inline Tensor<T> zeros_like(const Tensor<T>& t) { return Tensor<T>::zeros(t.shape()); }
+inline Tensor<T> zeros_like(const Tensor<T>& t) {
+  return Tensor<T>::zeros(t.shape());
+}
 template <class T>
-inline Tensor<T> ones_like(const Tensor<T>& t) { return Tensor<T>::ones(t.shape()); }
+inline Tensor<T> ones_like(const Tensor<T>& t) {
+  return Tensor<T>::ones(t.shape());
+}
 template <class T>
 inline Tensor<T> full_like(const Tensor<T>& t, std::type_identity_t<T> value) {
   return Tensor<T>::full(t.shape(), value);
@@ -567,7 +587,7 @@ inline Tensor<T> full_like(const Tensor<T>& t, std::type_identity_t<T> value) {
 
 }  // namespace frost
 
-#include "frost/core/tensor_ops.hpp"
-#include "frost/core/reduce.hpp"
-#include "frost/core/print.hpp"
 #include "frost/autograd/engine.hpp"
+#include "frost/core/print.hpp"
+#include "frost/core/reduce.hpp"
+#include "frost/core/tensor_ops.hpp"

@@ -84,7 +84,8 @@ struct BlockBuffer {
 };
 
 template <class T>
-inline const T* dense_block(const T* src, std::int64_t stride, std::int64_t m, BlockBuffer<T>& buf) {
+inline const T* dense_block(const T* src, std::int64_t stride, std::int64_t m,
+                            BlockBuffer<T>& buf) {
   if (stride == 1) return src;
   if (stride == 0) {
     std::fill_n(buf.data, m, *src);
@@ -102,8 +103,8 @@ inline void buffered_loop(R* out, std::int64_t out_stride, const std::tuple<cons
   BlockBuffer<R> out_buffer;
   for (std::int64_t j0 = 0; j0 < n; j0 += kElementwiseBlock) {
     const std::int64_t m = std::min(kElementwiseBlock, n - j0);
-    const std::tuple<const Ts*...> block(
-        dense_block(std::get<I>(in) + j0 * in_strides[I], in_strides[I], m, std::get<I>(buffers))...);
+    const std::tuple<const Ts*...> block(dense_block(std::get<I>(in) + j0 * in_strides[I],
+                                                     in_strides[I], m, std::get<I>(buffers))...);
     if (out_stride == 1) {
       dense_loop(out + j0, block, 0, m, fn, seq);
     } else {
@@ -116,7 +117,8 @@ inline void buffered_loop(R* out, std::int64_t out_stride, const std::tuple<cons
 // out[...] = fn(inputs[...]...), inputs broadcast to out's shape. `out` may be any strided view
 // (not an expanded one); it may alias an input element-for-element (in-place ops).
 template <class R, class Fn, class... Ts>
-inline void elementwise_into(const char* op, const Tensor<R>& out, Fn fn, const Tensor<Ts>&... inputs) {
+inline void elementwise_into(const char* op, const Tensor<R>& out, Fn fn,
+                             const Tensor<Ts>&... inputs) {
   constexpr std::size_t kInputs = sizeof...(Ts);
   (void)op;  // unused when there are no inputs (fill_)
   const Shape& out_shape = out.shape();
@@ -137,8 +139,9 @@ inline void elementwise_into(const char* op, const Tensor<R>& out, Fn fn, const 
   std::array<Shape, kInputs + 1> strides{out.strides(), broadcast_strides(inputs, out_shape)...};
   if (!out.is_contiguous()) {
     for (std::size_t d = 0; d < shape.size(); ++d)
-      FROST_CHECK(shape[d] <= 1 || strides[0][d] != 0, op, "cannot write into an expanded tensor (shape ",
-                  shape_str(out_shape), ", strides ", shape_str(out.strides()),
+      FROST_CHECK(shape[d] <= 1 || strides[0][d] != 0, op,
+                  "cannot write into an expanded tensor (shape ", shape_str(out_shape),
+                  ", strides ", shape_str(out.strides()),
                   "): several elements share one memory location");
     // Walk the output in memory order (a transposed destination is written densely).
     std::vector<std::size_t> order(shape.size());
@@ -164,32 +167,34 @@ inline void elementwise_into(const char* op, const Tensor<R>& out, Fn fn, const 
 
   parallel_for(0, rows, std::max<std::int64_t>(1, kElementwiseGrain / inner),
                [&](std::int64_t lo, std::int64_t hi) {
-    // Odometer over the outer dimensions, started at row `lo`.
-    Shape index(nd, 0);
-    std::array<std::int64_t, kInputs + 1> offset{};
-    std::int64_t rest = lo;
-    for (std::size_t d = nd - 1; d-- > 0;) {
-      index[d] = rest % shape[d];
-      rest /= shape[d];
-      for (std::size_t k = 0; k <= kInputs; ++k) offset[k] += index[d] * strides[k][d];
-    }
-    for (std::int64_t r = lo; r < hi; ++r) {
-      R* o = out.data() + offset[0];
-      const auto row_ptrs = [&]<std::size_t... I>(std::index_sequence<I...>) {
-        return std::tuple<const Ts*...>((std::get<I>(ptrs) + offset[I + 1])...);
-      }(Seq{});
-      if (dense_inner)
-        dense_loop(o, row_ptrs, 0, inner, fn, Seq{});
-      else
-        buffered_loop(o, strides[0].back(), row_ptrs, inner_strides, inner, fn, Seq{});
-      for (std::size_t d = nd - 1; d-- > 0;) {
-        for (std::size_t k = 0; k <= kInputs; ++k) offset[k] += strides[k][d];
-        if (++index[d] < shape[d]) break;
-        for (std::size_t k = 0; k <= kInputs; ++k) offset[k] -= shape[d] * strides[k][d];
-        index[d] = 0;
-      }
-    }
-  });
+                 // Odometer over the outer dimensions, started at row `lo`.
+                 Shape index(nd, 0);
+                 std::array<std::int64_t, kInputs + 1> offset{};
+                 std::int64_t rest = lo;
+                 for (std::size_t d = nd - 1; d-- > 0;) {
+                   index[d] = rest % shape[d];
+                   rest /= shape[d];
+                   for (std::size_t k = 0; k <= kInputs; ++k) offset[k] += index[d] * strides[k][d];
+                 }
+                 for (std::int64_t r = lo; r < hi; ++r) {
+                   R* o = out.data() + offset[0];
+                   const auto row_ptrs = [&]<std::size_t... I>(std::index_sequence<I...>) {
+                     return std::tuple<const Ts*...>((std::get<I>(ptrs) + offset[I + 1])...);
+                   }
+                   (Seq{});
+                   if (dense_inner)
+                     dense_loop(o, row_ptrs, 0, inner, fn, Seq{});
+                   else
+                     buffered_loop(o, strides[0].back(), row_ptrs, inner_strides, inner, fn, Seq{});
+                   for (std::size_t d = nd - 1; d-- > 0;) {
+                     for (std::size_t k = 0; k <= kInputs; ++k) offset[k] += strides[k][d];
+                     if (++index[d] < shape[d]) break;
+                     for (std::size_t k = 0; k <= kInputs; ++k)
+                       offset[k] -= shape[d] * strides[k][d];
+                     index[d] = 0;
+                   }
+                 }
+               });
 }
 
 template <class... Shapes>
@@ -203,7 +208,8 @@ inline Shape broadcast_all(const char* op, const Shape& first, const Shapes&... 
 // A new dense tensor out = fn(inputs...) with the broadcast shape of the inputs. A shape
 // mismatch throws "op: shapes [..] and [..] are not broadcastable".
 template <class R, class Fn, class T, class... Ts>
-inline Tensor<R> elementwise(const char* op, Fn fn, const Tensor<T>& first, const Tensor<Ts>&... rest) {
+inline Tensor<R> elementwise(const char* op, Fn fn, const Tensor<T>& first,
+                             const Tensor<Ts>&... rest) {
   Tensor<R> out = Tensor<R>::empty(broadcast_all(op, first.shape(), rest.shape()...));
   elementwise_into(op, out, fn, first, rest...);
   return out;

@@ -34,11 +34,16 @@ inline constexpr Isa kAllIsas[] = {Isa::scalar, Isa::avx2, Isa::avx512vnni, Isa:
 
 inline constexpr std::string_view isa_name(Isa isa) {
   switch (isa) {
-    case Isa::scalar: return "scalar";
-    case Isa::avx2: return "avx2";
-    case Isa::avx512vnni: return "avx512vnni";
-    case Isa::neon: return "neon";
-    case Isa::neondot: return "neondot";
+    case Isa::scalar:
+      return "scalar";
+    case Isa::avx2:
+      return "avx2";
+    case Isa::avx512vnni:
+      return "avx512vnni";
+    case Isa::neon:
+      return "neon";
+    case Isa::neondot:
+      return "neondot";
   }
   return "unknown";
 }
@@ -47,7 +52,7 @@ inline Isa parse_isa(std::string_view name) {
   for (Isa isa : kAllIsas)
     if (isa_name(isa) == name) return isa;
   frost::detail::throw_error("parse_isa", "unknown ISA '", name,
-                      "' (expected scalar, avx2, avx512vnni, neon or neondot)");
+                             "' (expected scalar, avx2, avx512vnni, neon or neondot)");
 }
 
 struct CpuFeatures {
@@ -91,12 +96,16 @@ inline const CpuFeatures& cpu_features() {
 inline bool isa_supported(Isa isa) {
   const CpuFeatures& f = cpu_features();
   switch (isa) {
-    case Isa::scalar: return true;
-    case Isa::avx2: return f.avx2 && f.fma;
+    case Isa::scalar:
+      return true;
+    case Isa::avx2:
+      return f.avx2 && f.fma;
     case Isa::avx512vnni:  // the features FROST_TARGET_AVX512VNNI compiles for
       return f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl && f.avx512vnni;
-    case Isa::neon: return f.neon;
-    case Isa::neondot: return f.neon && f.neon_dot;
+    case Isa::neon:
+      return f.neon;
+    case Isa::neondot:
+      return f.neon && f.neon_dot;
   }
   return false;
 }
@@ -105,9 +114,12 @@ inline bool isa_supported(Isa isa) {
 // implies the one returned (VNNI CPUs have AVX2, dot-product CPUs have NEON), down to scalar.
 inline constexpr Isa fallback_isa(Isa isa) {
   switch (isa) {
-    case Isa::avx512vnni: return Isa::avx2;
-    case Isa::neondot: return Isa::neon;
-    default: return Isa::scalar;
+    case Isa::avx512vnni:
+      return Isa::avx2;
+    case Isa::neondot:
+      return Isa::neon;
+    default:
+      return Isa::scalar;
   }
 }
 
@@ -132,7 +144,9 @@ inline Isa& active_isa_slot() {
 }  // namespace detail
 
 // The path the kernels dispatch to now.
-inline Isa active_isa() { return detail::active_isa_slot(); }
+inline Isa active_isa() {
+  return detail::active_isa_slot();
+}
 
 // Forces a path (tests, benchmarks). Not thread-safe against kernels running concurrently.
 inline void set_isa(Isa isa) {

@@ -57,7 +57,8 @@ inline OutputQuantization output_quantization(float scale, std::int32_t zero_poi
   if (act != FusedActivation::none) q.output_min = static_cast<std::uint8_t>(zero_point);
   if (act == FusedActivation::relu6) {
     const float six = std::nearbyint(6.0f / scale) + static_cast<float>(zero_point);
-    q.output_max = static_cast<std::uint8_t>(std::clamp(six, static_cast<float>(zero_point), 255.0f));
+    q.output_max =
+        static_cast<std::uint8_t>(std::clamp(six, static_cast<float>(zero_point), 255.0f));
   }
   return q;
 }

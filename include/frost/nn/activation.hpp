@@ -23,9 +23,12 @@ class ReLU6 : public Module {
 
 class LeakyReLU : public Module {
  public:
-  explicit LeakyReLU(float negative_slope = 0.01f) : Module("LeakyReLU"), negative_slope_(negative_slope) {}
+  explicit LeakyReLU(float negative_slope = 0.01f)
+      : Module("LeakyReLU"), negative_slope_(negative_slope) {}
   Tensor<float> forward(const Tensor<float>& x) override { return leaky_relu(x, negative_slope_); }
-  std::string extra_repr() const override { return "negative_slope=" + std::to_string(negative_slope_); }
+  std::string extra_repr() const override {
+    return "negative_slope=" + std::to_string(negative_slope_);
+  }
   float negative_slope() const { return negative_slope_; }
 
  private:

@@ -26,8 +26,10 @@ class BatchNorm2d : public Module {
  public:
   explicit BatchNorm2d(std::int64_t num_features, BatchNorm2dOptions options = {})
       : Module("BatchNorm2d"), num_features_(num_features), options_(options) {
-    FROST_CHECK(num_features > 0, "BatchNorm2d", "num_features must be positive, got ", num_features);
-    FROST_CHECK(options.eps > 0 && (!options.momentum || (*options.momentum >= 0 && *options.momentum <= 1)),
+    FROST_CHECK(num_features > 0, "BatchNorm2d", "num_features must be positive, got ",
+                num_features);
+    FROST_CHECK(options.eps > 0 &&
+                    (!options.momentum || (*options.momentum >= 0 && *options.momentum <= 1)),
                 "BatchNorm2d", "invalid eps ", options.eps, " or momentum");
     if (options.affine) {
       weight_ = register_parameter("weight", Tensor<float>::ones({num_features}));
@@ -41,8 +43,8 @@ class BatchNorm2d : public Module {
   }
 
   Tensor<float> forward(const Tensor<float>& x) override {
-    FROST_CHECK(x.dim() == 4 && x.size(1) == num_features_, repr().c_str(), "expected input [N, ", num_features_,
-                ", H, W], got ", shape_str(x.shape()));
+    FROST_CHECK(x.dim() == 4 && x.size(1) == num_features_, repr().c_str(), "expected input [N, ",
+                num_features_, ", H, W], got ", shape_str(x.shape()));
     const bool use_batch_stats = is_training() || !options_.track_running_stats;
     double momentum = options_.momentum.value_or(0.0);
     if (is_training() && options_.track_running_stats) {
@@ -51,12 +53,13 @@ class BatchNorm2d : public Module {
       if (!options_.momentum) momentum = 1.0 / num_batches_tracked_.data()[0];
     }
     // Running statistics are updated only in training; in eval they are read.
-    return batch_norm2d(x, weight_, bias_, running_mean_, running_var_, use_batch_stats, momentum, options_.eps);
+    return batch_norm2d(x, weight_, bias_, running_mean_, running_var_, use_batch_stats, momentum,
+                        options_.eps);
   }
 
   std::string extra_repr() const override {
-    return std::to_string(num_features_) + ", eps=" + std::to_string(options_.eps) + ", momentum=" +
-           (options_.momentum ? std::to_string(*options_.momentum) : "None") +
+    return std::to_string(num_features_) + ", eps=" + std::to_string(options_.eps) +
+           ", momentum=" + (options_.momentum ? std::to_string(*options_.momentum) : "None") +
            ", affine=" + (options_.affine ? "true" : "false") +
            ", track_running_stats=" + (options_.track_running_stats ? "true" : "false");
   }

@@ -15,14 +15,17 @@ class Linear : public Module {
  public:
   Linear(std::int64_t in_features, std::int64_t out_features, bool bias = true)
       : Module("Linear"), in_features_(in_features), out_features_(out_features) {
-    FROST_CHECK(in_features > 0 && out_features > 0, "Linear", "features must be positive, got in_features=",
-                in_features, ", out_features=", out_features);
+    FROST_CHECK(in_features > 0 && out_features > 0, "Linear",
+                "features must be positive, got in_features=", in_features,
+                ", out_features=", out_features);
     weight_ = register_parameter("weight", Tensor<float>::empty({out_features, in_features}));
     if (bias) bias_ = register_parameter("bias", Tensor<float>::empty({out_features}));
     reset_parameters();
   }
 
-  void reset_parameters(Generator& gen = default_generator()) { init::default_layer_init_(weight_, bias_, gen); }
+  void reset_parameters(Generator& gen = default_generator()) {
+    init::default_layer_init_(weight_, bias_, gen);
+  }
 
   Tensor<float> forward(const Tensor<float>& x) override {
     FROST_CHECK(x.dim() >= 1 && x.shape().back() == in_features_, repr().c_str(),
@@ -31,7 +34,8 @@ class Linear : public Module {
   }
 
   std::string extra_repr() const override {
-    return "in_features=" + std::to_string(in_features_) + ", out_features=" + std::to_string(out_features_) +
+    return "in_features=" + std::to_string(in_features_) +
+           ", out_features=" + std::to_string(out_features_) +
            ", bias=" + (bias_.defined() ? "true" : "false");
   }
 

@@ -49,7 +49,9 @@ struct LoadResult {
   std::vector<std::string> missing_keys;     // in the module, not in the dict
   std::vector<std::string> unexpected_keys;  // in the dict, not in the module
   std::vector<std::string> mismatched_keys;  // in both with different shapes (left unchanged)
-  bool ok() const { return missing_keys.empty() && unexpected_keys.empty() && mismatched_keys.empty(); }
+  bool ok() const {
+    return missing_keys.empty() && unexpected_keys.empty() && mismatched_keys.empty();
+  }
 };
 
 // "missing keys [a, b]; unexpected keys [c]; shape mismatches [...]", or "ok".
@@ -73,8 +75,8 @@ class Module : public std::enable_shared_from_this<Module> {
   // input -> (possibly replaced) input, run before forward().
   using ForwardPreHook = std::function<Tensor<float>(Module&, const Tensor<float>& input)>;
   // (input, output) -> (possibly replaced) output, run after forward().
-  using ForwardHook =
-      std::function<Tensor<float>(Module&, const Tensor<float>& input, const Tensor<float>& output)>;
+  using ForwardHook = std::function<Tensor<float>(Module&, const Tensor<float>& input,
+                                                  const Tensor<float>& output)>;
 
   explicit Module(std::string type_name = "Module") : type_name_(std::move(type_name)) {}
   Module(const Module&) = delete;
@@ -107,16 +109,18 @@ class Module : public std::enable_shared_from_this<Module> {
   }
   bool remove_hook(std::size_t id) {
     return std::erase_if(pre_hooks_, [id](const auto& h) { return h.first == id; }) +
-               std::erase_if(hooks_, [id](const auto& h) { return h.first == id; }) > 0;
+               std::erase_if(hooks_, [id](const auto& h) { return h.first == id; }) >
+           0;
   }
 
   // ---- registration --------------------------------------------------------------------------
   // Registers `tensor` (its handle: the module and the caller share storage and gradient) and
   // returns it with requires_grad set.
-  Tensor<float> register_parameter(std::string name, Tensor<float> tensor, bool requires_grad = true,
-                                   std::string_view group = kWeights) {
+  Tensor<float> register_parameter(std::string name, Tensor<float> tensor,
+                                   bool requires_grad = true, std::string_view group = kWeights) {
     check_new_name(name, "register_parameter");
-    FROST_CHECK(tensor.defined(), "register_parameter", type_name_, ": parameter '", name, "' is undefined");
+    FROST_CHECK(tensor.defined(), "register_parameter", type_name_, ": parameter '", name,
+                "' is undefined");
     FROST_CHECK(tensor.is_leaf(), "register_parameter", type_name_, ": parameter '", name,
                 "' must be a leaf tensor (detach() it)");
     tensor.requires_grad_(requires_grad);
@@ -126,7 +130,8 @@ class Module : public std::enable_shared_from_this<Module> {
 
   Tensor<float> register_buffer(std::string name, Tensor<float> tensor) {
     check_new_name(name, "register_buffer");
-    FROST_CHECK(tensor.defined(), "register_buffer", type_name_, ": buffer '", name, "' is undefined");
+    FROST_CHECK(tensor.defined(), "register_buffer", type_name_, ": buffer '", name,
+                "' is undefined");
     buffers_.insert(std::move(name), tensor);
     return tensor;
   }
@@ -135,7 +140,8 @@ class Module : public std::enable_shared_from_this<Module> {
   std::shared_ptr<M> register_module(std::string name, std::shared_ptr<M> module) {
     static_assert(std::is_base_of_v<Module, M>, "register_module: M must derive from nn::Module");
     check_new_name(name, "register_module");
-    FROST_CHECK(module != nullptr, "register_module", type_name_, ": submodule '", name, "' is null");
+    FROST_CHECK(module != nullptr, "register_module", type_name_, ": submodule '", name,
+                "' is null");
     children_.insert(std::move(name), module);
     return module;
   }
@@ -143,7 +149,8 @@ class Module : public std::enable_shared_from_this<Module> {
   // Swaps the submodule at a dotted path ("features.0") for `module`, keeping its name and
   // position; returns the module it replaced.
   std::shared_ptr<Module> replace_module(std::string_view path, std::shared_ptr<Module> module) {
-    FROST_CHECK(module != nullptr, "replace_module", type_name_, ": replacement for '", path, "' is null");
+    FROST_CHECK(module != nullptr, "replace_module", type_name_, ": replacement for '", path,
+                "' is null");
     const std::size_t dot = path.rfind('.');
     Module& parent = dot == std::string_view::npos ? *this : *submodule(path.substr(0, dot));
     const std::string_view name = dot == std::string_view::npos ? path : path.substr(dot + 1);
@@ -168,7 +175,8 @@ class Module : public std::enable_shared_from_this<Module> {
     while (!path.empty()) {
       const std::size_t dot = path.find('.');
       const std::shared_ptr<Module>* next = current->children_.find(path.substr(0, dot));
-      FROST_CHECK(next != nullptr, "Module::submodule", type_name_, " has no submodule '", full_path, "'");
+      FROST_CHECK(next != nullptr, "Module::submodule", type_name_, " has no submodule '",
+                  full_path, "'");
       current = *next;
       path = dot == std::string_view::npos ? std::string_view() : path.substr(dot + 1);
     }
@@ -193,7 +201,8 @@ class Module : public std::enable_shared_from_this<Module> {
   std::vector<Tensor<float>> parameters(bool recurse = true) const {
     return named_parameters(recurse).values();
   }
-  OrderedDict<Tensor<float>> named_parameters_in(std::string_view group, bool recurse = true) const {
+  OrderedDict<Tensor<float>> named_parameters_in(std::string_view group,
+                                                 bool recurse = true) const {
     OrderedDict<Tensor<float>> out;
     visit(recurse, "", [&](const Module& m, const std::string& prefix) {
       for (const auto& [name, p] : m.parameters_)
@@ -211,7 +220,9 @@ class Module : public std::enable_shared_from_this<Module> {
     });
     return out;
   }
-  std::vector<Tensor<float>> buffers(bool recurse = true) const { return named_buffers(recurse).values(); }
+  std::vector<Tensor<float>> buffers(bool recurse = true) const {
+    return named_buffers(recurse).values();
+  }
 
   const OrderedDict<std::shared_ptr<Module>>& named_children() const { return children_; }
   std::vector<std::shared_ptr<Module>> children() const { return children_.values(); }
@@ -269,8 +280,8 @@ class Module : public std::enable_shared_from_this<Module> {
       if (!source)
         result.missing_keys.push_back(name);
       else if (source->shape() != target.shape())
-        result.mismatched_keys.push_back(name + " (module " + shape_str(target.shape()) + ", dict " +
-                                         shape_str(source->shape()) + ")");
+        result.mismatched_keys.push_back(name + " (module " + shape_str(target.shape()) +
+                                         ", dict " + shape_str(source->shape()) + ")");
     }
     for (const auto& [name, source] : dict)
       if (!own.contains(name)) result.unexpected_keys.push_back(name);
@@ -337,10 +348,11 @@ class Module : public std::enable_shared_from_this<Module> {
   }
 
   void check_new_name(const std::string& name, const char* op) const {
-    FROST_CHECK(!name.empty() && name.find('.') == std::string::npos, op, type_name_, ": invalid name '",
-                name, "' (must be non-empty and contain no '.')");
-    FROST_CHECK(!parameters_.contains(name) && !buffers_.contains(name) && !children_.contains(name), op,
-                type_name_, ": name '", name, "' is already registered");
+    FROST_CHECK(!name.empty() && name.find('.') == std::string::npos, op, type_name_,
+                ": invalid name '", name, "' (must be non-empty and contain no '.')");
+    FROST_CHECK(
+        !parameters_.contains(name) && !buffers_.contains(name) && !children_.contains(name), op,
+        type_name_, ": name '", name, "' is already registered");
   }
 
   std::string type_name_;

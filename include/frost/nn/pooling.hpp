@@ -22,16 +22,21 @@ struct MaxPool2dOptions {
 class MaxPool2d : public Module {
  public:
   explicit MaxPool2d(Size2d kernel_size, MaxPool2dOptions options = {})
-      : Module("MaxPool2d"), kernel_size_(kernel_size), stride_(options.stride.value_or(kernel_size)),
+      : Module("MaxPool2d"),
+        kernel_size_(kernel_size),
+        stride_(options.stride.value_or(kernel_size)),
         options_(options) {}
 
   Tensor<float> forward(const Tensor<float>& x) override {
-    FROST_CHECK(x.dim() == 4, repr().c_str(), "expected input [N, C, H, W], got ", shape_str(x.shape()));
-    return max_pool2d(x, kernel_size_, stride_, options_.padding, options_.dilation, options_.ceil_mode);
+    FROST_CHECK(x.dim() == 4, repr().c_str(), "expected input [N, C, H, W], got ",
+                shape_str(x.shape()));
+    return max_pool2d(x, kernel_size_, stride_, options_.padding, options_.dilation,
+                      options_.ceil_mode);
   }
 
   std::string extra_repr() const override {
-    return "kernel_size=" + size_str(kernel_size_) + ", stride=" + size_str(stride_) + ", padding=" + size_str(options_.padding);
+    return "kernel_size=" + size_str(kernel_size_) + ", stride=" + size_str(stride_) +
+           ", padding=" + size_str(options_.padding);
   }
 
  private:
@@ -49,16 +54,21 @@ struct AvgPool2dOptions {
 class AvgPool2d : public Module {
  public:
   explicit AvgPool2d(Size2d kernel_size, AvgPool2dOptions options = {})
-      : Module("AvgPool2d"), kernel_size_(kernel_size), stride_(options.stride.value_or(kernel_size)),
+      : Module("AvgPool2d"),
+        kernel_size_(kernel_size),
+        stride_(options.stride.value_or(kernel_size)),
         options_(options) {}
 
   Tensor<float> forward(const Tensor<float>& x) override {
-    FROST_CHECK(x.dim() == 4, repr().c_str(), "expected input [N, C, H, W], got ", shape_str(x.shape()));
-    return avg_pool2d(x, kernel_size_, stride_, options_.padding, options_.ceil_mode, options_.count_include_pad);
+    FROST_CHECK(x.dim() == 4, repr().c_str(), "expected input [N, C, H, W], got ",
+                shape_str(x.shape()));
+    return avg_pool2d(x, kernel_size_, stride_, options_.padding, options_.ceil_mode,
+                      options_.count_include_pad);
   }
 
   std::string extra_repr() const override {
-    return "kernel_size=" + size_str(kernel_size_) + ", stride=" + size_str(stride_) + ", padding=" + size_str(options_.padding);
+    return "kernel_size=" + size_str(kernel_size_) + ", stride=" + size_str(stride_) +
+           ", padding=" + size_str(options_.padding);
   }
 
  private:
@@ -68,10 +78,12 @@ class AvgPool2d : public Module {
 
 class AdaptiveAvgPool2d : public Module {
  public:
-  explicit AdaptiveAvgPool2d(Size2d output_size) : Module("AdaptiveAvgPool2d"), output_size_(output_size) {}
+  explicit AdaptiveAvgPool2d(Size2d output_size)
+      : Module("AdaptiveAvgPool2d"), output_size_(output_size) {}
 
   Tensor<float> forward(const Tensor<float>& x) override {
-    FROST_CHECK(x.dim() == 4, repr().c_str(), "expected input [N, C, H, W], got ", shape_str(x.shape()));
+    FROST_CHECK(x.dim() == 4, repr().c_str(), "expected input [N, C, H, W], got ",
+                shape_str(x.shape()));
     return adaptive_avg_pool2d(x, output_size_);
   }
 

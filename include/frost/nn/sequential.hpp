@@ -24,8 +24,9 @@ class Sequential : public Module {
     for (const auto& m : modules) push_back(m);
   }
   template <class... Ms>
-    requires(sizeof...(Ms) > 0 && (std::is_base_of_v<Module, Ms> && ...))
-  explicit Sequential(std::shared_ptr<Ms>... modules) : Sequential() {
+  requires(sizeof...(Ms) > 0 && (std::is_base_of_v<Module, Ms> &&
+                                 ...)) explicit Sequential(std::shared_ptr<Ms>... modules)
+      : Sequential() {
     (push_back(std::move(modules)), ...);
   }
 

@@ -24,7 +24,8 @@ inline void save(const Module& module, const std::filesystem::path& path,
 // name the file. Not strict: returns what did not match (see LoadResult).
 inline LoadResult load(Module& module, const std::filesystem::path& path, bool strict = true) {
   StateDict dict;
-  for (auto& [name, tensor] : io::load_safetensors_as<float>(path)) dict.insert(name, std::move(tensor));
+  for (auto& [name, tensor] : io::load_safetensors_as<float>(path))
+    dict.insert(name, std::move(tensor));
   try {
     return module.load_state_dict(dict, strict);
   } catch (const Error& e) {

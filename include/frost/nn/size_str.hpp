@@ -1,5 +1,6 @@
 #pragma once
-// "(3, 3)": how layer descriptions print a Size2d (kernel sizes, strides, paddings), as PyTorch does.
+// "(3, 3)": how layer descriptions print a Size2d (kernel sizes, strides, paddings), as PyTorch
+// does.
 
 #include <string>
 

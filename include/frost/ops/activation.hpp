@@ -19,9 +19,10 @@ inline Tensor<T> unary_activation(const char* name, const Tensor<T>& x, Forward 
                                   Backward backward) {
   Tensor<T> y = elementwise<T>(name, forward, x);
   if (autograd::should_record(x))
-    autograd::record(name, y, {x}, [name, backward, xs = x.detach(), ys = y.detach()](const Tensor<T>& g) {
-      return std::vector<Tensor<T>>{elementwise<T>(name, backward, g, xs, ys)};
-    });
+    autograd::record(name, y, {x},
+                     [name, backward, xs = x.detach(), ys = y.detach()](const Tensor<T>& g) {
+                       return std::vector<Tensor<T>>{elementwise<T>(name, backward, g, xs, ys)};
+                     });
   return y;
 }
 

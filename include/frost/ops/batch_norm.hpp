@@ -22,19 +22,21 @@ namespace frost {
 namespace detail {
 
 template <class T>
-inline void check_channel_vector(const Tensor<T>& t, std::int64_t channels, const Shape& x_shape, const char* what) {
-  FROST_CHECK(!t.defined() || (t.dim() == 1 && t.size(0) == channels), "batch_norm2d", what, " shape ",
-              shape_str(t.shape()), " does not match input shape ", shape_str(x_shape), " (expected [", channels,
-              "])");
+inline void check_channel_vector(const Tensor<T>& t, std::int64_t channels, const Shape& x_shape,
+                                 const char* what) {
+  FROST_CHECK(!t.defined() || (t.dim() == 1 && t.size(0) == channels), "batch_norm2d", what,
+              " shape ", shape_str(t.shape()), " does not match input shape ", shape_str(x_shape),
+              " (expected [", channels, "])");
 }
 
 }  // namespace detail
 
 template <FloatElement T>
 inline Tensor<T> batch_norm2d(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias,
-                              const Tensor<T>& running_mean, const Tensor<T>& running_var, bool training,
-                              double momentum = 0.1, double eps = 1e-5) {
-  FROST_CHECK(x.defined() && x.dim() >= 2, "batch_norm2d", "expected input [N, C, H, W], got shape ",
+                              const Tensor<T>& running_mean, const Tensor<T>& running_var,
+                              bool training, double momentum = 0.1, double eps = 1e-5) {
+  FROST_CHECK(x.defined() && x.dim() >= 2, "batch_norm2d",
+              "expected input [N, C, H, W], got shape ",
               shape_str(x.defined() ? x.shape() : Shape{}));
   const std::int64_t C = x.size(1);
   detail::check_channel_vector(weight, C, x.shape(), "weight");
@@ -43,10 +45,11 @@ inline Tensor<T> batch_norm2d(const Tensor<T>& x, const Tensor<T>& weight, const
   detail::check_channel_vector(running_var, C, x.shape(), "running_var");
   FROST_CHECK(running_mean.defined() == running_var.defined(), "batch_norm2d",
               "running_mean and running_var must be given together");
-  FROST_CHECK(!running_mean.defined() || (running_mean.is_contiguous() && running_var.is_contiguous()),
-              "batch_norm2d", "running statistics are updated in place and must be contiguous");
-  FROST_CHECK(eps > 0 && momentum >= 0 && momentum <= 1, "batch_norm2d", "need eps > 0 and momentum in [0, 1], got eps ",
-              eps, ", momentum ", momentum);
+  FROST_CHECK(
+      !running_mean.defined() || (running_mean.is_contiguous() && running_var.is_contiguous()),
+      "batch_norm2d", "running statistics are updated in place and must be contiguous");
+  FROST_CHECK(eps > 0 && momentum >= 0 && momentum <= 1, "batch_norm2d",
+              "need eps > 0 and momentum in [0, 1], got eps ", eps, ", momentum ", momentum);
 
   kernels::fp32::BatchNormShape s;
   s.batch = x.size(0);
@@ -64,29 +67,30 @@ inline Tensor<T> batch_norm2d(const Tensor<T>& x, const Tensor<T>& weight, const
   if (batch_stats) {
     kernels::fp32::batch_norm2d_forward_training(
         s, xc.data(), w, b, static_cast<T>(eps), static_cast<T>(momentum),
-        running_mean.defined() ? running_mean.data() : nullptr, running_var.defined() ? running_var.data() : nullptr,
-        y.data(), mean.data(), invstd.data());
+        running_mean.defined() ? running_mean.data() : nullptr,
+        running_var.defined() ? running_var.data() : nullptr, y.data(), mean.data(), invstd.data());
   } else {
     for (std::int64_t c = 0; c < C; ++c) {
       mean.data()[c] = running_mean.data()[c];
       invstd.data()[c] = T(1) / std::sqrt(running_var.data()[c] + static_cast<T>(eps));
     }
-    kernels::fp32::batch_norm2d_forward_inference(s, xc.data(), w, b, running_mean.data(), running_var.data(),
-                                                  static_cast<T>(eps), y.data());
+    kernels::fp32::batch_norm2d_forward_inference(
+        s, xc.data(), w, b, running_mean.data(), running_var.data(), static_cast<T>(eps), y.data());
   }
   if (autograd::should_record(x, weight, bias)) {
     autograd::record("batch_norm2d", y, {x, weight, bias},
-                     [s, xc, wc, mean, invstd, batch_stats, need_x = x.requires_grad(), need_w = weight.requires_grad(),
-                      need_b = bias.requires_grad(), x_shape = x.shape()](const Tensor<T>& grad) {
+                     [s, xc, wc, mean, invstd, batch_stats, need_x = x.requires_grad(),
+                      need_w = weight.requires_grad(), need_b = bias.requires_grad(),
+                      x_shape = x.shape()](const Tensor<T>& grad) {
                        const Tensor<T> go = grad.contiguous();
                        Tensor<T> gx, gw, gb;
                        if (need_x) gx = Tensor<T>::empty(x_shape);
                        if (need_w) gw = Tensor<T>::empty({s.channels});
                        if (need_b) gb = Tensor<T>::empty({s.channels});
                        kernels::fp32::batch_norm2d_backward(
-                           s, go.data(), xc.data(), wc.defined() ? wc.data() : nullptr, mean.data(), invstd.data(),
-                           batch_stats, need_x ? gx.data() : nullptr, need_w ? gw.data() : nullptr,
-                           need_b ? gb.data() : nullptr);
+                           s, go.data(), xc.data(), wc.defined() ? wc.data() : nullptr, mean.data(),
+                           invstd.data(), batch_stats, need_x ? gx.data() : nullptr,
+                           need_w ? gw.data() : nullptr, need_b ? gb.data() : nullptr);
                        return std::vector<Tensor<T>>{gx, gw, gb};
                      });
   }

@@ -14,13 +14,14 @@ namespace frost {
 template <FloatElement T>
 inline Tensor<T> dropout(const Tensor<T>& x, double p, bool training,
                          Generator& gen = default_generator()) {
-  FROST_CHECK(p >= 0.0 && p <= 1.0, "dropout", "probability ", p, " outside [0, 1] for input shape ",
-              shape_str(x.shape()));
+  FROST_CHECK(p >= 0.0 && p <= 1.0, "dropout", "probability ", p,
+              " outside [0, 1] for input shape ", shape_str(x.shape()));
   if (!training || p == 0.0) return x;
   const T keep_scale = p < 1.0 ? static_cast<T>(1.0 / (1.0 - p)) : T(0);
   Tensor<T> mask = Tensor<T>::empty(x.shape());
   T* m = mask.data();
-  for (std::int64_t i = 0; i < mask.numel(); ++i) m[i] = gen.uniform_double() < p ? T(0) : keep_scale;
+  for (std::int64_t i = 0; i < mask.numel(); ++i)
+    m[i] = gen.uniform_double() < p ? T(0) : keep_scale;
   const auto times = [](T a, T b) { return a * b; };
   Tensor<T> out = detail::elementwise<T>("dropout", times, x, mask);
   if (autograd::should_record(x))

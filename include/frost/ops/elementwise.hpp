@@ -23,7 +23,9 @@ using Grads = std::vector<Tensor<T>>;
 template <class T>
 using wide_t = std::conditional_t<std::is_integral_v<T>, std::int64_t, T>;
 template <class T>
-inline constexpr wide_t<T> wide(T x) { return static_cast<wide_t<T>>(x); }
+inline constexpr wide_t<T> wide(T x) {
+  return static_cast<wide_t<T>>(x);
+}
 
 namespace detail {
 // Integer division by zero is undefined behaviour in C++: refuse it up front.
@@ -43,11 +45,12 @@ inline void check_integer_divisor(const Tensor<T>& divisor, const char* op) {
 
 template <class T>
 inline Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
-  Tensor<T> out = detail::elementwise<T>("add", [](T x, T y) { return static_cast<T>(wide<T>(x) + y); }, a, b);
+  Tensor<T> out = detail::elementwise<T>(
+      "add", [](T x, T y) { return static_cast<T>(wide<T>(x) + y); }, a, b);
   if (autograd::should_record(a, b))
     autograd::record("add", out, {a, b},
-                     [sa = a.shape(), sb = b.shape(), ra = a.requires_grad(), rb = b.requires_grad()](
-                         const Tensor<T>& g) {
+                     [sa = a.shape(), sb = b.shape(), ra = a.requires_grad(),
+                      rb = b.requires_grad()](const Tensor<T>& g) {
                        return Grads<T>{ra ? detail::sum_to(g, sa) : Tensor<T>(),
                                        rb ? detail::sum_to(g, sb) : Tensor<T>()};
                      });
@@ -56,13 +59,17 @@ inline Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
 
 template <class T>
 inline Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
-  Tensor<T> out = detail::elementwise<T>("sub", [](T x, T y) { return static_cast<T>(wide<T>(x) - y); }, a, b);
+  Tensor<T> out = detail::elementwise<T>(
+      "sub", [](T x, T y) { return static_cast<T>(wide<T>(x) - y); }, a, b);
   if (autograd::should_record(a, b))
     autograd::record("sub", out, {a, b},
-                     [sa = a.shape(), sb = b.shape(), ra = a.requires_grad(), rb = b.requires_grad()](
-                         const Tensor<T>& g) {
+                     [sa = a.shape(), sb = b.shape(), ra = a.requires_grad(),
+                      rb = b.requires_grad()](const Tensor<T>& g) {
                        Tensor<T> gb;
-                       if (rb) gb = detail::sum_to(detail::elementwise<T>("sub_backward", [](T x) { return -x; }, g), sb);
+                       if (rb)
+                         gb = detail::sum_to(detail::elementwise<T>(
+                                                 "sub_backward", [](T x) { return -x; }, g),
+                                             sb);
                        return Grads<T>{ra ? detail::sum_to(g, sa) : Tensor<T>(), gb};
                      });
   return out;
@@ -70,19 +77,23 @@ inline Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
 
 template <class T>
 inline Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
-  Tensor<T> out = detail::elementwise<T>("mul", [](T x, T y) { return static_cast<T>(wide<T>(x) * y); }, a, b);
+  Tensor<T> out = detail::elementwise<T>(
+      "mul", [](T x, T y) { return static_cast<T>(wide<T>(x) * y); }, a, b);
   if (autograd::should_record(a, b)) {
     const bool ra = a.requires_grad(), rb = b.requires_grad();
     // Each input's gradient needs only the other input.
-    autograd::record("mul", out, {a, b},
-                     [sa = a.shape(), sb = b.shape(), a_saved = rb ? a.detach() : Tensor<T>(),
-                      b_saved = ra ? b.detach() : Tensor<T>()](const Tensor<T>& g) {
-                       const auto times = [](T x, T y) { return x * y; };
-                       Tensor<T> ga, gb;
-                       if (b_saved.defined()) ga = detail::sum_to(detail::elementwise<T>("mul_backward", times, g, b_saved), sa);
-                       if (a_saved.defined()) gb = detail::sum_to(detail::elementwise<T>("mul_backward", times, g, a_saved), sb);
-                       return Grads<T>{ga, gb};
-                     });
+    autograd::record(
+        "mul", out, {a, b},
+        [sa = a.shape(), sb = b.shape(), a_saved = rb ? a.detach() : Tensor<T>(),
+         b_saved = ra ? b.detach() : Tensor<T>()](const Tensor<T>& g) {
+          const auto times = [](T x, T y) { return x * y; };
+          Tensor<T> ga, gb;
+          if (b_saved.defined())
+            ga = detail::sum_to(detail::elementwise<T>("mul_backward", times, g, b_saved), sa);
+          if (a_saved.defined())
+            gb = detail::sum_to(detail::elementwise<T>("mul_backward", times, g, a_saved), sb);
+          return Grads<T>{ga, gb};
+        });
   }
   return out;
 }
@@ -90,19 +101,25 @@ inline Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
 template <class T>
 inline Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
   detail::check_integer_divisor(b, "div");
-  Tensor<T> out = detail::elementwise<T>("div", [](T x, T y) { return static_cast<T>(wide<T>(x) / y); }, a, b);
+  Tensor<T> out = detail::elementwise<T>(
+      "div", [](T x, T y) { return static_cast<T>(wide<T>(x) / y); }, a, b);
   if (autograd::should_record(a, b))
-    autograd::record("div", out, {a, b},
-                     [sa = a.shape(), sb = b.shape(), ra = a.requires_grad(), rb = b.requires_grad(),
-                      a_saved = a.detach(), b_saved = b.detach()](const Tensor<T>& g) {
-                       Tensor<T> ga, gb;
-                       if (ra)
-                         ga = detail::sum_to(detail::elementwise<T>("div_backward", [](T x, T y) { return x / y; }, g, b_saved), sa);
-                       if (rb)
-                         gb = detail::sum_to(detail::elementwise<T>("div_backward",
-                                 [](T x, T p, T q) { return -x * p / (q * q); }, g, a_saved, b_saved), sb);
-                       return Grads<T>{ga, gb};
-                     });
+    autograd::record(
+        "div", out, {a, b},
+        [sa = a.shape(), sb = b.shape(), ra = a.requires_grad(), rb = b.requires_grad(),
+         a_saved = a.detach(), b_saved = b.detach()](const Tensor<T>& g) {
+          Tensor<T> ga, gb;
+          if (ra)
+            ga = detail::sum_to(detail::elementwise<T>(
+                                    "div_backward", [](T x, T y) { return x / y; }, g, b_saved),
+                                sa);
+          if (rb)
+            gb = detail::sum_to(detail::elementwise<T>(
+                                    "div_backward", [](T x, T p, T q) { return -x * p / (q * q); },
+                                    g, a_saved, b_saved),
+                                sb);
+          return Grads<T>{ga, gb};
+        });
   return out;
 }
 
@@ -110,7 +127,8 @@ inline Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
 
 template <class T>
 inline Tensor<T> add(const Tensor<T>& a, std::type_identity_t<T> s) {
-  Tensor<T> out = detail::elementwise<T>("add", [s](T x) { return static_cast<T>(wide<T>(x) + s); }, a);
+  Tensor<T> out = detail::elementwise<T>(
+      "add", [s](T x) { return static_cast<T>(wide<T>(x) + s); }, a);
   if (autograd::should_record(a))
     autograd::record("add_scalar", out, {a}, [](const Tensor<T>& g) { return Grads<T>{g}; });
   return out;
@@ -122,29 +140,37 @@ inline Tensor<T> sub(const Tensor<T>& a, std::type_identity_t<T> s) {
 // s - a
 template <class T>
 inline Tensor<T> rsub(const Tensor<T>& a, std::type_identity_t<T> s) {
-  Tensor<T> out = detail::elementwise<T>("sub", [s](T x) { return static_cast<T>(wide<T>(s) - x); }, a);
+  Tensor<T> out = detail::elementwise<T>(
+      "sub", [s](T x) { return static_cast<T>(wide<T>(s) - x); }, a);
   if (autograd::should_record(a))
     autograd::record("rsub_scalar", out, {a}, [](const Tensor<T>& g) {
-      return Grads<T>{detail::elementwise<T>("rsub_backward", [](T x) { return -x; }, g)};
+      return Grads<T>{detail::elementwise<T>(
+          "rsub_backward", [](T x) { return -x; }, g)};
     });
   return out;
 }
 template <class T>
 inline Tensor<T> mul(const Tensor<T>& a, std::type_identity_t<T> s) {
-  Tensor<T> out = detail::elementwise<T>("mul", [s](T x) { return static_cast<T>(wide<T>(x) * s); }, a);
+  Tensor<T> out = detail::elementwise<T>(
+      "mul", [s](T x) { return static_cast<T>(wide<T>(x) * s); }, a);
   if (autograd::should_record(a))
     autograd::record("mul_scalar", out, {a}, [s](const Tensor<T>& g) {
-      return Grads<T>{detail::elementwise<T>("mul_backward", [s](T x) { return x * s; }, g)};
+      return Grads<T>{detail::elementwise<T>(
+          "mul_backward", [s](T x) { return x * s; }, g)};
     });
   return out;
 }
 template <class T>
 inline Tensor<T> div(const Tensor<T>& a, std::type_identity_t<T> s) {
-  if constexpr (std::is_integral_v<T>) FROST_CHECK(s != T(0), "div", "integer division by zero (tensor of shape ", shape_str(a.shape()), " divided by 0)");
-  Tensor<T> out = detail::elementwise<T>("div", [s](T x) { return static_cast<T>(wide<T>(x) / s); }, a);
+  if constexpr (std::is_integral_v<T>)
+    FROST_CHECK(s != T(0), "div", "integer division by zero (tensor of shape ",
+                shape_str(a.shape()), " divided by 0)");
+  Tensor<T> out = detail::elementwise<T>(
+      "div", [s](T x) { return static_cast<T>(wide<T>(x) / s); }, a);
   if (autograd::should_record(a))
     autograd::record("div_scalar", out, {a}, [s](const Tensor<T>& g) {
-      return Grads<T>{detail::elementwise<T>("div_backward", [s](T x) { return x / s; }, g)};
+      return Grads<T>{detail::elementwise<T>(
+          "div_backward", [s](T x) { return x / s; }, g)};
     });
   return out;
 }
@@ -152,90 +178,130 @@ inline Tensor<T> div(const Tensor<T>& a, std::type_identity_t<T> s) {
 template <class T>
 inline Tensor<T> rdiv(const Tensor<T>& a, std::type_identity_t<T> s) {
   detail::check_integer_divisor(a, "div");
-  Tensor<T> out = detail::elementwise<T>("div", [s](T x) { return static_cast<T>(wide<T>(s) / x); }, a);
+  Tensor<T> out = detail::elementwise<T>(
+      "div", [s](T x) { return static_cast<T>(wide<T>(s) / x); }, a);
   if (autograd::should_record(a))
     autograd::record("rdiv_scalar", out, {a}, [s, a_saved = a.detach()](const Tensor<T>& g) {
-      return Grads<T>{detail::elementwise<T>("rdiv_backward", [s](T x, T p) { return -x * s / (p * p); }, g, a_saved)};
+      return Grads<T>{detail::elementwise<T>(
+          "rdiv_backward", [s](T x, T p) { return -x * s / (p * p); }, g, a_saved)};
     });
   return out;
 }
 
 template <class T>
-inline Tensor<T> operator+(const Tensor<T>& a, const Tensor<T>& b) { return add(a, b); }
+inline Tensor<T> operator+(const Tensor<T>& a, const Tensor<T>& b) {
+  return add(a, b);
+}
 template <class T>
-inline Tensor<T> operator-(const Tensor<T>& a, const Tensor<T>& b) { return sub(a, b); }
+inline Tensor<T> operator-(const Tensor<T>& a, const Tensor<T>& b) {
+  return sub(a, b);
+}
 template <class T>
-inline Tensor<T> operator*(const Tensor<T>& a, const Tensor<T>& b) { return mul(a, b); }
+inline Tensor<T> operator*(const Tensor<T>& a, const Tensor<T>& b) {
+  return mul(a, b);
+}
 template <class T>
-inline Tensor<T> operator/(const Tensor<T>& a, const Tensor<T>& b) { return div(a, b); }
+inline Tensor<T> operator/(const Tensor<T>& a, const Tensor<T>& b) {
+  return div(a, b);
+}
 template <class T>
-inline Tensor<T> operator+(const Tensor<T>& a, std::type_identity_t<T> s) { return add(a, s); }
+inline Tensor<T> operator+(const Tensor<T>& a, std::type_identity_t<T> s) {
+  return add(a, s);
+}
 template <class T>
-inline Tensor<T> operator+(std::type_identity_t<T> s, const Tensor<T>& a) { return add(a, s); }
+inline Tensor<T> operator+(std::type_identity_t<T> s, const Tensor<T>& a) {
+  return add(a, s);
+}
 template <class T>
-inline Tensor<T> operator-(const Tensor<T>& a, std::type_identity_t<T> s) { return sub(a, s); }
+inline Tensor<T> operator-(const Tensor<T>& a, std::type_identity_t<T> s) {
+  return sub(a, s);
+}
 template <class T>
-inline Tensor<T> operator-(std::type_identity_t<T> s, const Tensor<T>& a) { return rsub(a, s); }
+inline Tensor<T> operator-(std::type_identity_t<T> s, const Tensor<T>& a) {
+  return rsub(a, s);
+}
 template <class T>
-inline Tensor<T> operator*(const Tensor<T>& a, std::type_identity_t<T> s) { return mul(a, s); }
+inline Tensor<T> operator*(const Tensor<T>& a, std::type_identity_t<T> s) {
+  return mul(a, s);
+}
 template <class T>
-inline Tensor<T> operator*(std::type_identity_t<T> s, const Tensor<T>& a) { return mul(a, s); }
+inline Tensor<T> operator*(std::type_identity_t<T> s, const Tensor<T>& a) {
+  return mul(a, s);
+}
 template <class T>
-inline Tensor<T> operator/(const Tensor<T>& a, std::type_identity_t<T> s) { return div(a, s); }
+inline Tensor<T> operator/(const Tensor<T>& a, std::type_identity_t<T> s) {
+  return div(a, s);
+}
 template <class T>
-inline Tensor<T> operator/(std::type_identity_t<T> s, const Tensor<T>& a) { return rdiv(a, s); }
+inline Tensor<T> operator/(std::type_identity_t<T> s, const Tensor<T>& a) {
+  return rdiv(a, s);
+}
 
 // ---- unary -----------------------------------------------------------------------------------
 
 template <class T>
 inline Tensor<T> neg(const Tensor<T>& a) {
-  Tensor<T> out = detail::elementwise<T>("neg", [](T x) { return static_cast<T>(-wide<T>(x)); }, a);
+  Tensor<T> out = detail::elementwise<T>(
+      "neg", [](T x) { return static_cast<T>(-wide<T>(x)); }, a);
   if (autograd::should_record(a))
     autograd::record("neg", out, {a}, [](const Tensor<T>& g) {
-      return Grads<T>{detail::elementwise<T>("neg_backward", [](T x) { return -x; }, g)};
+      return Grads<T>{detail::elementwise<T>(
+          "neg_backward", [](T x) { return -x; }, g)};
     });
   return out;
 }
 template <class T>
-inline Tensor<T> operator-(const Tensor<T>& a) { return neg(a); }
+inline Tensor<T> operator-(const Tensor<T>& a) {
+  return neg(a);
+}
 
 template <FloatElement T>
 inline Tensor<T> exp(const Tensor<T>& a) {
-  Tensor<T> out = detail::elementwise<T>("exp", [](T x) { return std::exp(x); }, a);
+  Tensor<T> out = detail::elementwise<T>(
+      "exp", [](T x) { return std::exp(x); }, a);
   if (autograd::should_record(a))
     autograd::record("exp", out, {a}, [y = out.detach()](const Tensor<T>& g) {
-      return Grads<T>{detail::elementwise<T>("exp_backward", [](T x, T e) { return x * e; }, g, y)};
+      return Grads<T>{detail::elementwise<T>(
+          "exp_backward", [](T x, T e) { return x * e; }, g, y)};
     });
   return out;
 }
 
 template <FloatElement T>
 inline Tensor<T> log(const Tensor<T>& a) {
-  Tensor<T> out = detail::elementwise<T>("log", [](T x) { return std::log(x); }, a);
+  Tensor<T> out = detail::elementwise<T>(
+      "log", [](T x) { return std::log(x); }, a);
   if (autograd::should_record(a))
     autograd::record("log", out, {a}, [x_saved = a.detach()](const Tensor<T>& g) {
-      return Grads<T>{detail::elementwise<T>("log_backward", [](T x, T p) { return x / p; }, g, x_saved)};
+      return Grads<T>{detail::elementwise<T>(
+          "log_backward", [](T x, T p) { return x / p; }, g, x_saved)};
     });
   return out;
 }
 
 template <FloatElement T>
 inline Tensor<T> sqrt(const Tensor<T>& a) {
-  Tensor<T> out = detail::elementwise<T>("sqrt", [](T x) { return std::sqrt(x); }, a);
+  Tensor<T> out = detail::elementwise<T>(
+      "sqrt", [](T x) { return std::sqrt(x); }, a);
   if (autograd::should_record(a))
     autograd::record("sqrt", out, {a}, [y = out.detach()](const Tensor<T>& g) {
-      return Grads<T>{detail::elementwise<T>("sqrt_backward", [](T x, T r) { return x / (2 * r); }, g, y)};
+      return Grads<T>{detail::elementwise<T>(
+          "sqrt_backward", [](T x, T r) { return x / (2 * r); }, g, y)};
     });
   return out;
 }
 
 template <FloatElement T>
 inline Tensor<T> pow(const Tensor<T>& a, std::type_identity_t<T> exponent) {
-  Tensor<T> out = detail::elementwise<T>("pow", [exponent](T x) { return std::pow(x, exponent); }, a);
+  Tensor<T> out = detail::elementwise<T>(
+      "pow", [exponent](T x) { return std::pow(x, exponent); }, a);
   if (autograd::should_record(a))
     autograd::record("pow", out, {a}, [exponent, x_saved = a.detach()](const Tensor<T>& g) {
-      return Grads<T>{detail::elementwise<T>("pow_backward",
-          [exponent](T x, T p) { return exponent == T(0) ? T(0) : x * exponent * std::pow(p, exponent - 1); },
+      return Grads<T>{detail::elementwise<T>(
+          "pow_backward",
+          [exponent](T x, T p) {
+            return exponent == T(0) ? T(0) : x * exponent * std::pow(p, exponent - 1);
+          },
           g, x_saved)};
     });
   return out;
@@ -244,24 +310,29 @@ inline Tensor<T> pow(const Tensor<T>& a, std::type_identity_t<T> exponent) {
 // Gradient sign(x): 0 at x = 0, as in PyTorch.
 template <class T>
 inline Tensor<T> abs(const Tensor<T>& a) {
-  Tensor<T> out = detail::elementwise<T>("abs", [](T x) { return x < T(0) ? static_cast<T>(-wide<T>(x)) : x; }, a);
+  Tensor<T> out = detail::elementwise<T>(
+      "abs", [](T x) { return x < T(0) ? static_cast<T>(-wide<T>(x)) : x; }, a);
   if (autograd::should_record(a))
     autograd::record("abs", out, {a}, [x_saved = a.detach()](const Tensor<T>& g) {
-      return Grads<T>{detail::elementwise<T>("abs_backward",
-          [](T x, T p) { return p > T(0) ? x : (p < T(0) ? -x : T(0)); }, g, x_saved)};
+      return Grads<T>{detail::elementwise<T>(
+          "abs_backward", [](T x, T p) { return p > T(0) ? x : (p < T(0) ? -x : T(0)); }, g,
+          x_saved)};
     });
   return out;
 }
 
 // Gradient passes where low <= x <= high (bounds included, as in PyTorch).
 template <class T>
-inline Tensor<T> clamp(const Tensor<T>& a, std::type_identity_t<T> low, std::type_identity_t<T> high) {
+inline Tensor<T> clamp(const Tensor<T>& a, std::type_identity_t<T> low,
+                       std::type_identity_t<T> high) {
   FROST_CHECK(!(high < low), "clamp", "lower bound ", +low, " above upper bound ", +high);
-  Tensor<T> out = detail::elementwise<T>("clamp", [low, high](T x) { return x < low ? low : (x > high ? high : x); }, a);
+  Tensor<T> out = detail::elementwise<T>(
+      "clamp", [low, high](T x) { return x < low ? low : (x > high ? high : x); }, a);
   if (autograd::should_record(a))
     autograd::record("clamp", out, {a}, [low, high, x_saved = a.detach()](const Tensor<T>& g) {
-      return Grads<T>{detail::elementwise<T>("clamp_backward",
-          [low, high](T x, T p) { return (p >= low && p <= high) ? x : T(0); }, g, x_saved)};
+      return Grads<T>{detail::elementwise<T>(
+          "clamp_backward", [low, high](T x, T p) { return (p >= low && p <= high) ? x : T(0); }, g,
+          x_saved)};
     });
   return out;
 }

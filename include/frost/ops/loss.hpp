@@ -26,8 +26,9 @@ template <FloatElement T>
 inline Tensor<T> cross_entropy(const Tensor<T>& logits, const Tensor<std::int32_t>& targets,
                                double label_smoothing = 0.0, std::int32_t ignore_index = -100,
                                Reduction reduction = Reduction::mean) {
-  FROST_CHECK(logits.dim() >= 2, "cross_entropy", "logits must be [N, C] or [N, C, ...], got shape ",
-              shape_str(logits.shape()), " with targets ", shape_str(targets.shape()));
+  FROST_CHECK(logits.dim() >= 2, "cross_entropy",
+              "logits must be [N, C] or [N, C, ...], got shape ", shape_str(logits.shape()),
+              " with targets ", shape_str(targets.shape()));
   Shape expected_targets = logits.shape();
   expected_targets.erase(expected_targets.begin() + 1);
   FROST_CHECK(targets.shape() == expected_targets, "cross_entropy", "logits of shape ",
@@ -39,7 +40,8 @@ inline Tensor<T> cross_entropy(const Tensor<T>& logits, const Tensor<std::int32_
     // Spatial targets: classes last, then one row per position.
     const std::int64_t c = logits.shape()[1];
     const Tensor<T> rows = logits.transpose(1, -1).reshape({-1, c});
-    Tensor<T> loss = cross_entropy(rows, targets.reshape({-1}), label_smoothing, ignore_index, reduction);
+    Tensor<T> loss =
+        cross_entropy(rows, targets.reshape({-1}), label_smoothing, ignore_index, reduction);
     return reduction == Reduction::none ? loss.reshape(targets.shape()) : loss;
   }
 
@@ -71,32 +73,34 @@ inline Tensor<T> cross_entropy(const Tensor<T>& logits, const Tensor<std::int32_
   } else {
     double total = 0;
     for (std::int64_t i = 0; i < n; ++i) total += per_sample.data()[i];
-    if (reduction == Reduction::mean) total /= static_cast<double>(count);  // 0 / 0 = NaN, as PyTorch
+    if (reduction == Reduction::mean)
+      total /= static_cast<double>(count);  // 0 / 0 = NaN, as PyTorch
     out = Tensor<T>::scalar(static_cast<T>(total));
   }
   if (autograd::should_record(logits))
-    autograd::record("cross_entropy", out, {logits},
-                     [x, t, lse = std::move(lse), count, reduction, smooth, ignore_index](const Tensor<T>& g) {
-                       const std::int64_t rows = x.shape()[0], classes = x.shape()[1];
-                       const Tensor<T> gc = g.contiguous();
-                       Tensor<T> grad = Tensor<T>::empty(x.shape());
-                       const T uniform = smooth / static_cast<T>(classes);
-                       for (std::int64_t i = 0; i < rows; ++i) {
-                         T* o = grad.data() + i * classes;
-                         const std::int32_t target = t.data()[i];
-                         if (target == ignore_index) {
-                           std::fill_n(o, classes, T(0));
-                           continue;
-                         }
-                         T w = reduction == Reduction::none ? gc.data()[i] : gc.data()[0];
-                         if (reduction == Reduction::mean) w /= static_cast<T>(count);
-                         const T* row = x.data() + i * classes;
-                         const T l = lse[static_cast<std::size_t>(i)];
-                         for (std::int64_t j = 0; j < classes; ++j) o[j] = w * (std::exp(row[j] - l) - uniform);
-                         o[target] -= w * (T(1) - smooth);
-                       }
-                       return std::vector<Tensor<T>>{grad};
-                     });
+    autograd::record(
+        "cross_entropy", out, {logits},
+        [x, t, lse = std::move(lse), count, reduction, smooth, ignore_index](const Tensor<T>& g) {
+          const std::int64_t rows = x.shape()[0], classes = x.shape()[1];
+          const Tensor<T> gc = g.contiguous();
+          Tensor<T> grad = Tensor<T>::empty(x.shape());
+          const T uniform = smooth / static_cast<T>(classes);
+          for (std::int64_t i = 0; i < rows; ++i) {
+            T* o = grad.data() + i * classes;
+            const std::int32_t target = t.data()[i];
+            if (target == ignore_index) {
+              std::fill_n(o, classes, T(0));
+              continue;
+            }
+            T w = reduction == Reduction::none ? gc.data()[i] : gc.data()[0];
+            if (reduction == Reduction::mean) w /= static_cast<T>(count);
+            const T* row = x.data() + i * classes;
+            const T l = lse[static_cast<std::size_t>(i)];
+            for (std::int64_t j = 0; j < classes; ++j) o[j] = w * (std::exp(row[j] - l) - uniform);
+            o[target] -= w * (T(1) - smooth);
+          }
+          return std::vector<Tensor<T>>{grad};
+        });
   return out;
 }
 
@@ -110,9 +114,12 @@ inline Tensor<T> mse_loss(const Tensor<T>& input, const Tensor<T>& target,
   const Tensor<T> diff = sub(input, target);
   const Tensor<T> squares = mul(diff, diff);
   switch (reduction) {
-    case Reduction::none: return squares;
-    case Reduction::sum: return sum(squares);
-    case Reduction::mean: break;
+    case Reduction::none:
+      return squares;
+    case Reduction::sum:
+      return sum(squares);
+    case Reduction::mean:
+      break;
   }
   return mean(squares);
 }

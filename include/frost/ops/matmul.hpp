@@ -34,12 +34,15 @@ inline void with_eigen_matrix(const Tensor<T>& t, Fn&& fn) {
   const std::int64_t rows = t.shape()[0], cols = t.shape()[1];
   if (t.strides()[1] == 1 || cols == 1) {
     const std::int64_t outer = rows <= 1 ? cols : t.strides()[0];
-    fn(Eigen::Map<const RowMajor, 0, Eigen::OuterStride<>>(t.data(), rows, cols, Eigen::OuterStride<>(outer)));
+    fn(Eigen::Map<const RowMajor, 0, Eigen::OuterStride<>>(t.data(), rows, cols,
+                                                           Eigen::OuterStride<>(outer)));
   } else if (t.strides()[0] == 1 || rows == 1) {
-    fn(Eigen::Map<const ColMajor, 0, Eigen::OuterStride<>>(t.data(), rows, cols, Eigen::OuterStride<>(t.strides()[1])));
+    fn(Eigen::Map<const ColMajor, 0, Eigen::OuterStride<>>(t.data(), rows, cols,
+                                                           Eigen::OuterStride<>(t.strides()[1])));
   } else {
     const Tensor<T> dense = t.contiguous();
-    fn(Eigen::Map<const RowMajor, 0, Eigen::OuterStride<>>(dense.data(), rows, cols, Eigen::OuterStride<>(cols)));
+    fn(Eigen::Map<const RowMajor, 0, Eigen::OuterStride<>>(dense.data(), rows, cols,
+                                                           Eigen::OuterStride<>(cols)));
   }
 }
 
@@ -85,9 +88,9 @@ inline Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
   if (a.dim() == 1) return matmul(a.unsqueeze(0), b).squeeze(-2);
   if (b.dim() == 1) return matmul(a, b.unsqueeze(1)).squeeze(-1);
   const std::int64_t k = a.shape().back();
-  FROST_CHECK(k == b.shape()[b.shape().size() - 2], "matmul", "shapes ", shape_str(a.shape()), " and ",
-              shape_str(b.shape()), " cannot be multiplied (", k, " != ",
-              b.shape()[b.shape().size() - 2], ")");
+  FROST_CHECK(k == b.shape()[b.shape().size() - 2], "matmul", "shapes ", shape_str(a.shape()),
+              " and ", shape_str(b.shape()), " cannot be multiplied (", k,
+              " != ", b.shape()[b.shape().size() - 2], ")");
   const std::int64_t n = b.shape().back();
   Shape out_shape(a.shape().begin(), a.shape().end() - 1);
   out_shape.push_back(n);
@@ -109,36 +112,39 @@ inline Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
     return out;
   }
 
-  FROST_CHECK(a.dim() == b.dim() && std::equal(a.shape().begin(), a.shape().end() - 2, b.shape().begin()),
-              "matmul", "shapes ", shape_str(a.shape()), " and ", shape_str(b.shape()),
-              ": batched operands need equal batch dimensions");
+  FROST_CHECK(
+      a.dim() == b.dim() && std::equal(a.shape().begin(), a.shape().end() - 2, b.shape().begin()),
+      "matmul", "shapes ", shape_str(a.shape()), " and ", shape_str(b.shape()),
+      ": batched operands need equal batch dimensions");
   const std::int64_t m = a.shape()[a.shape().size() - 2];
   const Tensor<T> a3 = a.detach().reshape({-1, m, k});
   const Tensor<T> b3 = b.detach().reshape({-1, k, n});
   const std::int64_t batch = a3.shape()[0];
   Tensor<T> out = Tensor<T>::empty({batch, m, n});
-  for (std::int64_t i = 0; i < batch; ++i) detail::gemm(a3.select(0, i), b3.select(0, i), out.data() + i * m * n);
+  for (std::int64_t i = 0; i < batch; ++i)
+    detail::gemm(a3.select(0, i), b3.select(0, i), out.data() + i * m * n);
   out = out.view(out_shape);
   if (autograd::should_record(a, b))
-    autograd::record("matmul", out, {a, b},
-                     [a3, b3, a_shape = a.shape(), b_shape = b.shape(), ra = a.requires_grad(),
-                      rb = b.requires_grad(), batch, m, k, n](const Tensor<T>& g) {
-                       const Tensor<T> g3 = g.reshape({batch, m, n});
-                       Tensor<T> ga, gb;
-                       if (ra) {
-                         ga = Tensor<T>::empty({batch, m, k});
-                         for (std::int64_t i = 0; i < batch; ++i)
-                           detail::gemm(g3.select(0, i), b3.select(0, i).t(), ga.data() + i * m * k);
-                         ga = ga.view(a_shape);
-                       }
-                       if (rb) {
-                         gb = Tensor<T>::empty({batch, k, n});
-                         for (std::int64_t i = 0; i < batch; ++i)
-                           detail::gemm(a3.select(0, i).t(), g3.select(0, i), gb.data() + i * k * n);
-                         gb = gb.view(b_shape);
-                       }
-                       return std::vector<Tensor<T>>{ga, gb};
-                     });
+    autograd::record(
+        "matmul", out, {a, b},
+        [a3, b3, a_shape = a.shape(), b_shape = b.shape(), ra = a.requires_grad(),
+         rb = b.requires_grad(), batch, m, k, n](const Tensor<T>& g) {
+          const Tensor<T> g3 = g.reshape({batch, m, n});
+          Tensor<T> ga, gb;
+          if (ra) {
+            ga = Tensor<T>::empty({batch, m, k});
+            for (std::int64_t i = 0; i < batch; ++i)
+              detail::gemm(g3.select(0, i), b3.select(0, i).t(), ga.data() + i * m * k);
+            ga = ga.view(a_shape);
+          }
+          if (rb) {
+            gb = Tensor<T>::empty({batch, k, n});
+            for (std::int64_t i = 0; i < batch; ++i)
+              detail::gemm(a3.select(0, i).t(), g3.select(0, i), gb.data() + i * k * n);
+            gb = gb.view(b_shape);
+          }
+          return std::vector<Tensor<T>>{ga, gb};
+        });
   return out;
 }
 

@@ -1,8 +1,8 @@
 #pragma once
 // Differentiable reductions: sum, mean, var (over all elements or a list of dimensions, with
-// keepdim), max and min (all, or along one dimension), and argmax / argmin (not differentiable). The backward of
-// sum and mean is the output gradient expanded back to the input's shape: a stride-0 view, no
-// copy.
+// keepdim), max and min (all, or along one dimension), and argmax / argmin (not differentiable).
+// The backward of sum and mean is the output gradient expanded back to the input's shape: a
+// stride-0 view, no copy.
 
 #include <cstdint>
 #include <vector>
@@ -16,8 +16,8 @@ namespace detail {
 template <class T>
 inline Tensor<sum_type<T>> sum_impl(const Tensor<T>& x, const std::vector<std::int64_t>& dims,
                                     bool keepdim, bool all, const char* op) {
-  const std::vector<bool> mask = all ? std::vector<bool>(x.shape().size(), true)
-                                     : reduce_mask(dims, x.dim(), op);
+  const std::vector<bool> mask =
+      all ? std::vector<bool>(x.shape().size(), true) : reduce_mask(dims, x.dim(), op);
   const Shape keep_shape = reduced_shape(x.shape(), mask, true);
   Tensor<sum_type<T>> out = sum_dims(x, mask).view(reduced_shape(x.shape(), mask, keepdim));
   if constexpr (FloatElement<T>) {
@@ -51,7 +51,8 @@ inline Tensor<sum_type<T>> sum(const Tensor<T>& x, const std::vector<std::int64_
 }
 
 template <FloatElement T>
-inline Tensor<T> mean(const Tensor<T>& x, const std::vector<std::int64_t>& dims, bool keepdim = false) {
+inline Tensor<T> mean(const Tensor<T>& x, const std::vector<std::int64_t>& dims,
+                      bool keepdim = false) {
   FROST_CHECK(!dims.empty(), "mean", "empty list of dimensions; use mean(x) to reduce all");
   const auto mask = detail::reduce_mask(dims, x.dim(), "mean");
   return mul(detail::sum_impl(x, dims, keepdim, false, "mean"),
@@ -64,8 +65,8 @@ inline Tensor<T> mean(const Tensor<T>& x) {
 
 // Variance over `dims` (all when empty), with Bessel's correction (divide by n - 1) when unbiased.
 template <FloatElement T>
-inline Tensor<T> var(const Tensor<T>& x, const std::vector<std::int64_t>& dims = {}, bool unbiased = true,
-                     bool keepdim = false) {
+inline Tensor<T> var(const Tensor<T>& x, const std::vector<std::int64_t>& dims = {},
+                     bool unbiased = true, bool keepdim = false) {
   const auto mask = dims.empty() ? std::vector<bool>(x.shape().size(), true)
                                  : detail::reduce_mask(dims, x.dim(), "var");
   std::vector<std::int64_t> all_dims;
@@ -74,7 +75,8 @@ inline Tensor<T> var(const Tensor<T>& x, const std::vector<std::int64_t>& dims =
   const std::int64_t n = detail::reduced_count(x.shape(), mask);
   const Tensor<T> centered = all_dims.empty() ? sub(x, x) : sub(x, mean(x, all_dims, true));
   const Tensor<T> squares = mul(centered, centered);
-  const Tensor<T> total = all_dims.empty() ? squares : detail::sum_impl(squares, all_dims, keepdim, false, "var");
+  const Tensor<T> total =
+      all_dims.empty() ? squares : detail::sum_impl(squares, all_dims, keepdim, false, "var");
   return div(total, static_cast<T>(unbiased ? n - 1 : n));
 }
 
@@ -82,7 +84,8 @@ namespace detail {
 
 // max or min along dim, differentiable: the gradient goes to the (first) extreme element.
 template <class T>
-inline Tensor<T> extreme(const Tensor<T>& x, std::int64_t dim, bool keepdim, bool largest, const char* op) {
+inline Tensor<T> extreme(const Tensor<T>& x, std::int64_t dim, bool keepdim, bool largest,
+                         const char* op) {
   Tensor<T> values;
   Tensor<std::int32_t> indices;
   extreme_along(x, dim, keepdim, largest, &values, &indices, op);
@@ -102,7 +105,8 @@ inline Tensor<T> extreme(const Tensor<T>& x, std::int64_t dim, bool keepdim, boo
       const std::int64_t n = in_shape.empty() ? 1 : in_shape[static_cast<std::size_t>(dim)];
       Tensor<T> grad = Tensor<T>::zeros(perm_shape);
       const Tensor<T> gc = g.contiguous();
-      for (std::int64_t r = 0; r < gc.numel(); ++r) grad.data()[r * n + indices.data()[r]] = gc.data()[r];
+      for (std::int64_t r = 0; r < gc.numel(); ++r)
+        grad.data()[r * n + indices.data()[r]] = gc.data()[r];
       return std::vector<Tensor<T>>{grad.permute(inverse)};
     });
   }
@@ -134,7 +138,8 @@ inline Tensor<T> min(const Tensor<T>& x) {
 template <class T>
 inline Tensor<std::int32_t> argmax(const Tensor<T>& x, std::int64_t dim, bool keepdim = false) {
   Tensor<std::int32_t> indices;
-  detail::extreme_along(x, dim, keepdim, true, static_cast<Tensor<T>*>(nullptr), &indices, "argmax");
+  detail::extreme_along(x, dim, keepdim, true, static_cast<Tensor<T>*>(nullptr), &indices,
+                        "argmax");
   return indices;
 }
 template <class T>
@@ -144,7 +149,8 @@ inline Tensor<std::int32_t> argmax(const Tensor<T>& x) {
 template <class T>
 inline Tensor<std::int32_t> argmin(const Tensor<T>& x, std::int64_t dim, bool keepdim = false) {
   Tensor<std::int32_t> indices;
-  detail::extreme_along(x, dim, keepdim, false, static_cast<Tensor<T>*>(nullptr), &indices, "argmin");
+  detail::extreme_along(x, dim, keepdim, false, static_cast<Tensor<T>*>(nullptr), &indices,
+                        "argmin");
   return indices;
 }
 template <class T>

@@ -13,10 +13,13 @@
 namespace frost {
 
 template <class T>
-inline Tensor<T> reshape(const Tensor<T>& x, const Shape& shape) { return x.reshape(shape); }
+inline Tensor<T> reshape(const Tensor<T>& x, const Shape& shape) {
+  return x.reshape(shape);
+}
 
 template <class T>
-inline Tensor<T> flatten(const Tensor<T>& x, std::int64_t start_dim = 0, std::int64_t end_dim = -1) {
+inline Tensor<T> flatten(const Tensor<T>& x, std::int64_t start_dim = 0,
+                         std::int64_t end_dim = -1) {
   return x.flatten(start_dim, end_dim);
 }
 
@@ -33,8 +36,8 @@ inline Tensor<T> cat(const std::vector<Tensor<T>>& tensors, std::int64_t dim = 0
     bool compatible = t.dim() == first.dim();
     for (std::int64_t d = 0; compatible && d < t.dim(); ++d)
       compatible = d == dim || t.shape()[d] == first.shape()[d];
-    FROST_CHECK(compatible, "cat", "shapes ", shape_str(first.shape()), " and ", shape_str(t.shape()),
-                " differ outside dimension ", dim);
+    FROST_CHECK(compatible, "cat", "shapes ", shape_str(first.shape()), " and ",
+                shape_str(t.shape()), " differ outside dimension ", dim);
     out_shape[dim] += t.shape()[dim];
   }
   Tensor<T> out = Tensor<T>::empty(out_shape);
@@ -43,7 +46,8 @@ inline Tensor<T> cat(const std::vector<Tensor<T>>& tensors, std::int64_t dim = 0
   bool record = false;
   for (const Tensor<T>& t : tensors) {
     offsets.push_back(offset);
-    detail::elementwise_into("cat", out.detach().narrow(dim, offset, t.shape()[dim]), [](T v) { return v; }, t);
+    detail::elementwise_into(
+        "cat", out.detach().narrow(dim, offset, t.shape()[dim]), [](T v) { return v; }, t);
     offset += t.shape()[dim];
     record = record || autograd::should_record(t);
   }
@@ -110,7 +114,8 @@ inline std::vector<Tensor<T>> split(const Tensor<T>& x, const std::vector<std::i
 
 // Views of `split_size` elements along dim (the last one may be shorter), as torch.split.
 template <class T>
-inline std::vector<Tensor<T>> split(const Tensor<T>& x, std::int64_t split_size, std::int64_t dim = 0) {
+inline std::vector<Tensor<T>> split(const Tensor<T>& x, std::int64_t split_size,
+                                    std::int64_t dim = 0) {
   dim = wrap_dim(dim, x.dim(), "split");
   FROST_CHECK(split_size > 0, "split", "split size must be positive, got ", split_size);
   std::vector<std::int64_t> sizes;

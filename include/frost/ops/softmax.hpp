@@ -23,9 +23,10 @@ inline void for_each_row(const Tensor<T>& x, const Tensor<T>& out, RowFn row_fn)
   const std::int64_t rows = x.numel() / n;
   const T* in = x.data();
   T* o = out.data();
-  parallel_for(0, rows, std::max<std::int64_t>(1, kElementwiseGrain / n), [&](std::int64_t lo, std::int64_t hi) {
-    for (std::int64_t r = lo; r < hi; ++r) row_fn(in + r * n, o + r * n, n);
-  });
+  parallel_for(0, rows, std::max<std::int64_t>(1, kElementwiseGrain / n),
+               [&](std::int64_t lo, std::int64_t hi) {
+                 for (std::int64_t r = lo; r < hi; ++r) row_fn(in + r * n, o + r * n, n);
+               });
 }
 
 template <class T>
@@ -43,7 +44,8 @@ inline T row_log_sum_exp(const T* x, std::int64_t n) {
 template <FloatElement T>
 inline Tensor<T> log_softmax(const Tensor<T>& x, std::int64_t dim = -1) {
   dim = wrap_dim(dim, x.dim(), "log_softmax");
-  if (x.dim() > 0 && dim != x.dim() - 1) return log_softmax(x.transpose(dim, -1), -1).transpose(dim, -1);
+  if (x.dim() > 0 && dim != x.dim() - 1)
+    return log_softmax(x.transpose(dim, -1), -1).transpose(dim, -1);
   const Tensor<T> xc = x.detach().contiguous();
   Tensor<T> out = Tensor<T>::empty(x.shape());
   detail::for_each_row(xc, out, [](const T* in, T* o, std::int64_t n) {
@@ -68,7 +70,8 @@ inline Tensor<T> log_softmax(const Tensor<T>& x, std::int64_t dim = -1) {
 template <FloatElement T>
 inline Tensor<T> softmax(const Tensor<T>& x, std::int64_t dim = -1) {
   dim = wrap_dim(dim, x.dim(), "softmax");
-  if (x.dim() > 0 && dim != x.dim() - 1) return softmax(x.transpose(dim, -1), -1).transpose(dim, -1);
+  if (x.dim() > 0 && dim != x.dim() - 1)
+    return softmax(x.transpose(dim, -1), -1).transpose(dim, -1);
   const Tensor<T> xc = x.detach().contiguous();
   Tensor<T> out = Tensor<T>::empty(x.shape());
   detail::for_each_row(xc, out, [](const T* in, T* o, std::int64_t n) {

@@ -38,8 +38,8 @@ struct AdamFamilyOptions {
     check_finite_nonnegative(op, "eps", eps);
     check_finite_nonnegative(op, "weight_decay", weight_decay);
     for (std::size_t i = 0; i < 2; ++i)
-      FROST_CHECK(betas[i] >= 0.0 && betas[i] < 1.0, op, "invalid beta parameter at index ", i, ": ",
-                  betas[i], " (must be in [0, 1))");
+      FROST_CHECK(betas[i] >= 0.0 && betas[i] < 1.0, op, "invalid beta parameter at index ", i,
+                  ": ", betas[i], " (must be in [0, 1))");
   }
 };
 
@@ -67,7 +67,8 @@ inline void adam_step(const Options& o, AdamState& state, const ParamUpdate& u, 
     state.exp_avg = Tensor<float>::zeros(shape);
     state.exp_avg_sq = Tensor<float>::zeros(shape);
   }
-  if (o.amsgrad && !state.max_exp_avg_sq.defined()) state.max_exp_avg_sq = Tensor<float>::zeros(shape);
+  if (o.amsgrad && !state.max_exp_avg_sq.defined())
+    state.max_exp_avg_sq = Tensor<float>::zeros(shape);
   ++state.step;
 
   const double t = static_cast<double>(state.step);
@@ -110,10 +111,12 @@ inline void adam_step(const Options& o, AdamState& state, const ParamUpdate& u, 
 
 class Adam : public BasicOptimizer<AdamOptions, AdamState> {
  public:
-  Adam(std::vector<Tensor<float>> params, const AdamOptions& options) : BasicOptimizer("Adam", options) {
+  Adam(std::vector<Tensor<float>> params, const AdamOptions& options)
+      : BasicOptimizer("Adam", options) {
     add_params(std::move(params));
   }
-  Adam(std::vector<ParamGroupSpec> groups, const AdamOptions& defaults) : BasicOptimizer("Adam", defaults) {
+  Adam(std::vector<ParamGroupSpec> groups, const AdamOptions& defaults)
+      : BasicOptimizer("Adam", defaults) {
     add_groups(std::move(groups));
   }
 
@@ -130,10 +133,12 @@ class Adam : public BasicOptimizer<AdamOptions, AdamState> {
 
 class AdamW : public BasicOptimizer<AdamWOptions, AdamState> {
  public:
-  AdamW(std::vector<Tensor<float>> params, const AdamWOptions& options) : BasicOptimizer("AdamW", options) {
+  AdamW(std::vector<Tensor<float>> params, const AdamWOptions& options)
+      : BasicOptimizer("AdamW", options) {
     add_params(std::move(params));
   }
-  AdamW(std::vector<ParamGroupSpec> groups, const AdamWOptions& defaults) : BasicOptimizer("AdamW", defaults) {
+  AdamW(std::vector<ParamGroupSpec> groups, const AdamWOptions& defaults)
+      : BasicOptimizer("AdamW", defaults) {
     add_groups(std::move(groups));
   }
 

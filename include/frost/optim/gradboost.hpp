@@ -3,7 +3,8 @@
 // so that quantization-aware training from scratch leaves the flat regions fake quantization
 // creates. One mixin over the four base optimizers:
 //
-//   QSGD = GradBoost<SGD>, QRMSprop = GradBoost<RMSprop>, QAdam = GradBoost<Adam>, QAdamW = GradBoost<AdamW>
+//   QSGD = GradBoost<SGD>, QRMSprop = GradBoost<RMSprop>, QAdam = GradBoost<Adam>, QAdamW =
+//   GradBoost<AdamW>
 //
 // The boost is applied through BasicOptimizer's gradient transform, which each optimizer calls
 // where the authors add the noise (SGD, RMSprop: before the L2 term; Adam: after it; AdamW: after
@@ -49,11 +50,12 @@
 namespace frost::optim {
 
 struct GradBoostOptions {
-  double beta = 0.9;         // averaging constant of exp_min / exp_max
-  double clip_by = 1e-3;     // |noise| <= clip_by (0 disables the clamp, as in the authors' code)
+  double beta = 0.9;          // averaging constant of exp_min / exp_max
+  double clip_by = 1e-3;      // |noise| <= clip_by (0 disables the clamp, as in the authors' code)
   double noise_decay = 1e-2;  // noise shrinks by (1 - noise_decay) per step after warm-up
   bool toss_coin = true;      // boost a random half of the elements
-  std::optional<std::uint64_t> seed = std::nullopt;  // default: drawn from frost::default_generator()
+  std::optional<std::uint64_t> seed =
+      std::nullopt;  // default: drawn from frost::default_generator()
 
   void validate(const char* op) const {
     FROST_CHECK(beta >= 0.0 && beta < 1.0, op, "GradBoost beta ", beta, " outside [0, 1)");
@@ -78,10 +80,16 @@ class GradBoost : public Base {
   // Elements per independently seeded noise stream (a fixed split, unlike the thread count).
   static constexpr std::int64_t kNoiseChunk = std::int64_t(1) << 14;
 
-  GradBoost(std::vector<Tensor<float>> params, const Options& options, const GradBoostOptions& boost = {})
-      : Base(std::move(params), options), boost_(checked(boost)), seed_(boost.seed ? *boost.seed : default_generator().next_u64()) {}
-  GradBoost(std::vector<ParamGroupSpec> groups, const Options& defaults, const GradBoostOptions& boost = {})
-      : Base(std::move(groups), defaults), boost_(checked(boost)), seed_(boost.seed ? *boost.seed : default_generator().next_u64()) {}
+  GradBoost(std::vector<Tensor<float>> params, const Options& options,
+            const GradBoostOptions& boost = {})
+      : Base(std::move(params), options),
+        boost_(checked(boost)),
+        seed_(boost.seed ? *boost.seed : default_generator().next_u64()) {}
+  GradBoost(std::vector<ParamGroupSpec> groups, const Options& defaults,
+            const GradBoostOptions& boost = {})
+      : Base(std::move(groups), defaults),
+        boost_(checked(boost)),
+        seed_(boost.seed ? *boost.seed : default_generator().next_u64()) {}
 
   // The base optimizer's options the authors use with GradBoost (DESIGN.md §5): SGD with momentum
   // 0.9 and Nesterov; RMSprop with alpha 0.9, momentum 0.9, eps 1e-8; Adam / AdamW as PyTorch's.
@@ -113,7 +121,8 @@ class GradBoost : public Base {
   const GradBoostState& boost_state(std::size_t group, std::size_t index) const {
     static const GradBoostState kEmpty;
     FROST_CHECK(index < this->params(group).size(), this->name(), "parameter index ", index,
-                " out of range for group ", group, " of ", this->params(group).size(), " parameters");
+                " out of range for group ", group, " of ", this->params(group).size(),
+                " parameters");
     if (group >= states_.size() || index >= states_[group].size()) return kEmpty;
     return states_[group][index];
   }
@@ -201,8 +210,9 @@ class GradBoost : public Base {
 inline std::vector<ParamGroupSpec> authors_param_groups(const std::vector<Tensor<float>>& params,
                                                         double weight_decay) {
   detail::check_finite_nonnegative("authors_param_groups", "weight_decay", weight_decay);
-  std::vector<ParamGroupSpec> groups = {
-      {{}, std::nullopt, 0.0}, {{}, std::nullopt, weight_decay}, {{}, std::nullopt, weight_decay * 0.01}};
+  std::vector<ParamGroupSpec> groups = {{{}, std::nullopt, 0.0},
+                                        {{}, std::nullopt, weight_decay},
+                                        {{}, std::nullopt, weight_decay * 0.01}};
   for (const auto& p : params) {
     const bool depthwise = p.dim() == 4 && p.size(1) == 1;
     const bool weight = p.dim() == 4 || p.dim() == 2;

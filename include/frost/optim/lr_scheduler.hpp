@@ -10,11 +10,13 @@
 //   StepLR(opt, step_size, gamma)            base * gamma^floor(n / step_size)
 //   MultiStepLR(opt, milestones, gamma)      base * gamma^(number of milestones <= n)
 //   ExponentialLR(opt, gamma)                base * gamma^n
-//   LambdaLR(opt, factor)                    base * factor(n)            (one function or one per group)
-//   WarmupCosineLR(opt, warmup, total, ...)  linear warm-up from start_factor * base to base over
+//   LambdaLR(opt, factor)                    base * factor(n)            (one function or one per
+//   group) WarmupCosineLR(opt, warmup, total, ...)  linear warm-up from start_factor * base to base
+//   over
 //                                            `warmup` steps, then cosine from base to eta_min at
 //                                            step `total`, eta_min afterwards (the StatAssist &
-//                                            GradBoost authors' schedule, start_factor 0, eta_min 0)
+//                                            GradBoost authors' schedule, start_factor 0, eta_min
+//                                            0)
 //
 // The optimizer must outlive its scheduler. restart() returns to step 0 (StatAssist restarts the
 // schedule when quantization-aware training begins, DESIGN.md §4).
@@ -40,7 +42,8 @@ class LRScheduler {
   LRScheduler(Optimizer& optimizer, Schedule schedule)
       : optimizer_(&optimizer), schedule_(std::move(schedule)) {
     base_lrs_.reserve(optimizer.num_param_groups());
-    for (std::size_t g = 0; g < optimizer.num_param_groups(); ++g) base_lrs_.push_back(optimizer.lr(g));
+    for (std::size_t g = 0; g < optimizer.num_param_groups(); ++g)
+      base_lrs_.push_back(optimizer.lr(g));
     apply();
   }
   LRScheduler(const LRScheduler&) = delete;
@@ -71,9 +74,9 @@ class LRScheduler {
 
  private:
   void apply() {
-    FROST_CHECK(optimizer_->num_param_groups() == base_lrs_.size(), "LRScheduler", "the optimizer has ",
-                optimizer_->num_param_groups(), " parameter groups, the scheduler was built for ",
-                base_lrs_.size());
+    FROST_CHECK(optimizer_->num_param_groups() == base_lrs_.size(), "LRScheduler",
+                "the optimizer has ", optimizer_->num_param_groups(),
+                " parameter groups, the scheduler was built for ", base_lrs_.size());
     const std::vector<double> lrs = get_lr();
     for (std::size_t g = 0; g < lrs.size(); ++g) optimizer_->set_lr(g, lrs[g]);
   }
@@ -112,7 +115,8 @@ class MultiStepLR : public LRScheduler {
     FROST_CHECK(std::isfinite(gamma) && gamma >= 0.0, "MultiStepLR", "invalid gamma ", gamma);
     std::sort(milestones.begin(), milestones.end());
     return [milestones = std::move(milestones), gamma](std::size_t, double base, std::int64_t n) {
-      const auto passed = std::upper_bound(milestones.begin(), milestones.end(), n) - milestones.begin();
+      const auto passed =
+          std::upper_bound(milestones.begin(), milestones.end(), n) - milestones.begin();
       return base * std::pow(gamma, static_cast<double>(passed));
     };
   }
@@ -124,8 +128,11 @@ class ExponentialLR : public LRScheduler {
 
  private:
   static Schedule make(double gamma) {
-    FROST_CHECK(std::isfinite(gamma) && gamma > 0.0, "ExponentialLR", "gamma must be positive, got ", gamma);
-    return [gamma](std::size_t, double base, std::int64_t n) { return base * std::pow(gamma, static_cast<double>(n)); };
+    FROST_CHECK(std::isfinite(gamma) && gamma > 0.0, "ExponentialLR",
+                "gamma must be positive, got ", gamma);
+    return [gamma](std::size_t, double base, std::int64_t n) {
+      return base * std::pow(gamma, static_cast<double>(n));
+    };
   }
 };
 
@@ -149,7 +156,8 @@ class LambdaLR : public LRScheduler {
   static Schedule make(const Optimizer& optimizer, std::vector<Factor> factors) {
     FROST_CHECK(factors.size() == optimizer.num_param_groups(), "LambdaLR", factors.size(),
                 " factor functions for ", optimizer.num_param_groups(), " parameter groups");
-    for (const auto& f : factors) FROST_CHECK(static_cast<bool>(f), "LambdaLR", "empty factor function");
+    for (const auto& f : factors)
+      FROST_CHECK(static_cast<bool>(f), "LambdaLR", "empty factor function");
     return [factors = std::move(factors)](std::size_t group, double base, std::int64_t n) {
       return base * factors[group](n);
     };
@@ -167,7 +175,8 @@ class WarmupCosineLR : public LRScheduler {
  public:
   WarmupCosineLR(Optimizer& optimizer, const WarmupCosineOptions& options)
       : LRScheduler(optimizer, make(options)) {}
-  WarmupCosineLR(Optimizer& optimizer, std::int64_t warmup_steps, std::int64_t total_steps, double eta_min = 0.0)
+  WarmupCosineLR(Optimizer& optimizer, std::int64_t warmup_steps, std::int64_t total_steps,
+                 double eta_min = 0.0)
       : WarmupCosineLR(optimizer, WarmupCosineOptions{warmup_steps, total_steps, eta_min, 0.0}) {}
 
   // lr at step n for one base lr: the schedule itself, for tests and plots.
@@ -177,16 +186,19 @@ class WarmupCosineLR : public LRScheduler {
       return start + (base - start) * static_cast<double>(n) / static_cast<double>(o.warmup_steps);
     }
     if (n >= o.total_steps) return o.eta_min;
-    const double progress = static_cast<double>(n - o.warmup_steps) / static_cast<double>(o.total_steps - o.warmup_steps);
+    const double progress = static_cast<double>(n - o.warmup_steps) /
+                            static_cast<double>(o.total_steps - o.warmup_steps);
     return o.eta_min + (base - o.eta_min) * 0.5 * (1.0 + std::cos(std::numbers::pi * progress));
   }
 
  private:
   static Schedule make(const WarmupCosineOptions& o) {
-    FROST_CHECK(o.warmup_steps >= 0, "WarmupCosineLR", "warmup_steps must be >= 0, got ", o.warmup_steps);
+    FROST_CHECK(o.warmup_steps >= 0, "WarmupCosineLR", "warmup_steps must be >= 0, got ",
+                o.warmup_steps);
     FROST_CHECK(o.total_steps > o.warmup_steps, "WarmupCosineLR", "total_steps (", o.total_steps,
                 ") must exceed warmup_steps (", o.warmup_steps, ")");
-    FROST_CHECK(std::isfinite(o.eta_min) && o.eta_min >= 0.0, "WarmupCosineLR", "invalid eta_min ", o.eta_min);
+    FROST_CHECK(std::isfinite(o.eta_min) && o.eta_min >= 0.0, "WarmupCosineLR", "invalid eta_min ",
+                o.eta_min);
     FROST_CHECK(o.start_factor >= 0.0 && o.start_factor <= 1.0, "WarmupCosineLR", "start_factor ",
                 o.start_factor, " outside [0, 1]");
     return [o](std::size_t, double base, std::int64_t n) { return lr_at(o, base, n); };

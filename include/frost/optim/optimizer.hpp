@@ -110,8 +110,9 @@ struct ParamUpdate {
   std::int64_t numel = 0;
 };
 
-// Options must provide `double lr`, `double weight_decay` and `void validate(const char* op) const`;
-// State must be default-constructible (the state of a parameter that has not been updated yet).
+// Options must provide `double lr`, `double weight_decay` and `void validate(const char* op)
+// const`; State must be default-constructible (the state of a parameter that has not been updated
+// yet).
 template <class Options, class State>
 class BasicOptimizer : public Optimizer {
  public:
@@ -120,7 +121,9 @@ class BasicOptimizer : public Optimizer {
 
   const char* name() const final { return name_; }
   std::size_t num_param_groups() const final { return groups_.size(); }
-  const ParamGroup<Options>& param_group(std::size_t group) const { return groups_[checked(group)]; }
+  const ParamGroup<Options>& param_group(std::size_t group) const {
+    return groups_[checked(group)];
+  }
   const std::vector<Tensor<float>>& params(std::size_t group) const final {
     return groups_[checked(group)].params;
   }
@@ -153,19 +156,20 @@ class BasicOptimizer : public Optimizer {
     options.validate(name());
     for (std::size_t i = 0; i < params.size(); ++i) {
       const Tensor<float>& p = params[i];
-      FROST_CHECK(p.defined(), name(), "parameter ", i, " of group ", groups_.size(), " is undefined");
-      FROST_CHECK(p.is_leaf(), name(), "cannot optimize a non-leaf tensor of shape ", shape_str(p.shape()),
-                  " (parameter ", i, " of group ", groups_.size(), ")");
-      FROST_CHECK(p.is_contiguous(), name(), "parameter ", i, " of group ", groups_.size(), " (shape ",
-                  shape_str(p.shape()), ") is not contiguous");
+      FROST_CHECK(p.defined(), name(), "parameter ", i, " of group ", groups_.size(),
+                  " is undefined");
+      FROST_CHECK(p.is_leaf(), name(), "cannot optimize a non-leaf tensor of shape ",
+                  shape_str(p.shape()), " (parameter ", i, " of group ", groups_.size(), ")");
+      FROST_CHECK(p.is_contiguous(), name(), "parameter ", i, " of group ", groups_.size(),
+                  " (shape ", shape_str(p.shape()), ") is not contiguous");
       if (p.numel() == 0) continue;
       for (const auto& group : groups_)
         for (const auto& q : group.params)
           FROST_CHECK(q.data() != p.data(), name(), "a parameter of shape ", shape_str(p.shape()),
                       " appears in more than one parameter group");
       for (std::size_t j = 0; j < i; ++j)
-        FROST_CHECK(params[j].data() != p.data(), name(), "parameter ", i, " (shape ", shape_str(p.shape()),
-                    ") appears twice in group ", groups_.size());
+        FROST_CHECK(params[j].data() != p.data(), name(), "parameter ", i, " (shape ",
+                    shape_str(p.shape()), ") appears twice in group ", groups_.size());
     }
     states_.emplace_back(params.size());
     groups_.push_back(ParamGroup<Options>{std::move(params), options});
@@ -179,10 +183,12 @@ class BasicOptimizer : public Optimizer {
         Tensor<float>& p = group.params[i];
         Tensor<float> grad = p.grad();
         if (!grad.defined()) continue;
-        FROST_CHECK(grad.shape() == p.shape(), name(), "gradient of shape ", shape_str(grad.shape()),
-                    " for parameter ", i, " of group ", g, " of shape ", shape_str(p.shape()));
+        FROST_CHECK(grad.shape() == p.shape(), name(), "gradient of shape ",
+                    shape_str(grad.shape()), " for parameter ", i, " of group ", g, " of shape ",
+                    shape_str(p.shape()));
         grad = grad.contiguous();
-        update(group.options, states_[g][i], ParamUpdate{g, i, &p, p.data(), grad.data(), p.numel()});
+        update(group.options, states_[g][i],
+               ParamUpdate{g, i, &p, p.data(), grad.data(), p.numel()});
       }
     }
   }

@@ -133,10 +133,14 @@ class RMSprop : public BasicOptimizer<RMSpropOptions, RMSpropState> {
     const bool centered = o.centered, momentum = o.momentum > 0.0;
     using Yes = std::true_type;
     using No = std::false_type;
-    if (centered && momentum) run(Yes{}, Yes{});
-    else if (centered) run(Yes{}, No{});
-    else if (momentum) run(No{}, Yes{});
-    else run(No{}, No{});
+    if (centered && momentum)
+      run(Yes{}, Yes{});
+    else if (centered)
+      run(Yes{}, No{});
+    else if (momentum)
+      run(No{}, Yes{});
+    else
+      run(No{}, No{});
   }
 };
 

@@ -32,8 +32,8 @@ struct SGDOptions {
     detail::check_finite_nonnegative(op, "weight_decay", weight_decay);
     FROST_CHECK(std::isfinite(dampening), op, "invalid dampening ", dampening);
     FROST_CHECK(!nesterov || (momentum > 0.0 && dampening == 0.0), op,
-                "Nesterov momentum requires momentum > 0 and dampening == 0, got momentum ", momentum,
-                " and dampening ", dampening);
+                "Nesterov momentum requires momentum > 0 and dampening == 0, got momentum ",
+                momentum, " and dampening ", dampening);
   }
 };
 
@@ -43,10 +43,12 @@ struct SGDState {
 
 class SGD : public BasicOptimizer<SGDOptions, SGDState> {
  public:
-  SGD(std::vector<Tensor<float>> params, const SGDOptions& options) : BasicOptimizer("SGD", options) {
+  SGD(std::vector<Tensor<float>> params, const SGDOptions& options)
+      : BasicOptimizer("SGD", options) {
     add_params(std::move(params));
   }
-  SGD(std::vector<ParamGroupSpec> groups, const SGDOptions& defaults) : BasicOptimizer("SGD", defaults) {
+  SGD(std::vector<ParamGroupSpec> groups, const SGDOptions& defaults)
+      : BasicOptimizer("SGD", defaults) {
     add_groups(std::move(groups));
   }
 

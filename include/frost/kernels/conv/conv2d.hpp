@@ -34,11 +34,13 @@ struct Conv2dGeometry {
 
   std::int64_t out_height() const {
     return (in_height + padding_top + padding_bottom - dilation_height * (kernel_height - 1) - 1) /
-               stride_height + 1;
+               stride_height +
+           1;
   }
   std::int64_t out_width() const {
     return (in_width + padding_left + padding_right - dilation_width * (kernel_width - 1) - 1) /
-               stride_width + 1;
+               stride_width +
+           1;
   }
   std::int64_t gemm_k() const { return kernel_height * kernel_width * in_channels; }
   std::int64_t output_pixels() const { return batch * out_height() * out_width(); }
@@ -51,29 +53,29 @@ struct Conv2dGeometry {
 inline void check_conv2d_geometry(const Conv2dGeometry& g, const char* op) {
   FROST_CHECK(g.batch >= 1 && g.in_height >= 1 && g.in_width >= 1 && g.in_channels >= 1 &&
                   g.out_channels >= 1,
-              op, "sizes must be >= 1, got input ", g.batch, "x", g.in_height, "x", g.in_width,
-              "x", g.in_channels, " (NHWC), out_channels ", g.out_channels);
+              op, "sizes must be >= 1, got input ", g.batch, "x", g.in_height, "x", g.in_width, "x",
+              g.in_channels, " (NHWC), out_channels ", g.out_channels);
   FROST_CHECK(g.kernel_height >= 1 && g.kernel_width >= 1 && g.stride_height >= 1 &&
                   g.stride_width >= 1 && g.dilation_height >= 1 && g.dilation_width >= 1,
               op, "kernel ", g.kernel_height, "x", g.kernel_width, ", stride ", g.stride_height,
               "x", g.stride_width, " and dilation ", g.dilation_height, "x", g.dilation_width,
               " must be >= 1");
-  FROST_CHECK(g.padding_top >= 0 && g.padding_left >= 0 && g.padding_bottom >= 0 &&
-                  g.padding_right >= 0,
-              op, "padding must be >= 0, got ", g.padding_top, ",", g.padding_left, ",",
-              g.padding_bottom, ",", g.padding_right);
+  FROST_CHECK(
+      g.padding_top >= 0 && g.padding_left >= 0 && g.padding_bottom >= 0 && g.padding_right >= 0,
+      op, "padding must be >= 0, got ", g.padding_top, ",", g.padding_left, ",", g.padding_bottom,
+      ",", g.padding_right);
   FROST_CHECK(g.in_height + g.padding_top + g.padding_bottom >=
                       g.dilation_height * (g.kernel_height - 1) + 1 &&
                   g.in_width + g.padding_left + g.padding_right >=
                       g.dilation_width * (g.kernel_width - 1) + 1,
-              op, "dilated kernel ", g.kernel_height, "x", g.kernel_width, " does not fit the padded ",
-              g.in_height, "x", g.in_width, " input");
+              op, "dilated kernel ", g.kernel_height, "x", g.kernel_width,
+              " does not fit the padded ", g.in_height, "x", g.in_width, " input");
 }
 
 // weights: out_channels x kernel_height x kernel_width x in_channels (OHWI); bias may be null.
 inline PackedWeights pack_conv2d_weights(const Conv2dGeometry& g, const std::int8_t* weights,
-                                         const std::int32_t* bias,
-                                         std::int32_t input_zero_point, Isa isa = active_isa()) {
+                                         const std::int32_t* bias, std::int32_t input_zero_point,
+                                         Isa isa = active_isa()) {
   check_conv2d_geometry(g, "pack_conv2d_weights");
   return pack_gemm_weights(g.gemm_k(), g.out_channels, {weights, 1, g.gemm_k()}, bias,
                            input_zero_point, isa);

@@ -21,7 +21,7 @@ class AlignedBuffer {
   // Zero-filled, so padding lanes of packed data have a defined value.
   explicit AlignedBuffer(std::size_t size) : size_(size) {
     if (size == 0) return;
-    void* raw = ::operator new(size * sizeof(T), std::align_val_t{kSimdAlignment});
+    void* raw = ::operator new (size * sizeof(T), std::align_val_t{kSimdAlignment});
     std::memset(raw, 0, size * sizeof(T));
     data_.reset(static_cast<T*>(raw));
   }
@@ -35,7 +35,7 @@ class AlignedBuffer {
 
  private:
   struct Free {
-    void operator()(T* p) const { ::operator delete(p, std::align_val_t{kSimdAlignment}); }
+    void operator()(T* p) const { ::operator delete (p, std::align_val_t{kSimdAlignment}); }
   };
   std::unique_ptr<T[], Free> data_;
   std::size_t size_ = 0;

@@ -29,7 +29,8 @@
 
 #if FROST_ARCH_AARCH64
 #define FROST_TARGET_NEON
-// GCC 12 rejects the bare "+dotprod" form for intrinsics; the full arch string works in GCC and Clang.
+// GCC 12 rejects the bare "+dotprod" form for intrinsics; the full arch string works in GCC and
+// Clang.
 #define FROST_TARGET_NEONDOT __attribute__((target("arch=armv8.2-a+dotprod")))
 #endif
 

@@ -3,8 +3,8 @@
 //
 // vpmaddwd multiplies two s16 pairs and adds them into an int32 lane, exactly (u8 inputs and s8
 // weights widened to s16: 2 * 255 * 128 < 2^31; vpmaddubsw would saturate, see DESIGN.md §3).
-// Each input row of a channel tile is first rewritten once as "pairs": p[j] lane c = x[j] | x[j+1] << 16
-// of channel c in the zero-point-padded row, so a filter row of width kw costs ceil(kw / 2)
+// Each input row of a channel tile is first rewritten once as "pairs": p[j] lane c = x[j] | x[j+1]
+// << 16 of channel c in the zero-point-padded row, so a filter row of width kw costs ceil(kw / 2)
 // vpmaddwd per output pixel against weights packed as (w[k], w[k+1]) pairs; at stride 2 only the
 // even pairs are ever read, and only they are built. Pair rows live in a ring of kernel_height
 // slots per tile, filled row by row for all tiles as in the AVX-512 path. The general path (any
@@ -36,7 +36,7 @@ struct Requantizer {
 };
 
 FROST_TARGET_AVX2 FROST_ALWAYS_INLINE Requantizer make_requantizer(const PackedDwconvWeights& w,
-                                                                  std::int64_t channel) {
+                                                                   std::int64_t channel) {
   const OutputQuantization& o = w.output;
   return {_mm256_loadu_ps(w.scales.data() + channel),
           _mm256_set1_ps(static_cast<float>(std::int32_t{o.output_min} - o.zero_point)),
@@ -53,7 +53,8 @@ FROST_TARGET_AVX2 FROST_ALWAYS_INLINE __m128i requantize8(__m256i acc, const Req
   return _mm_packus_epi16(words, words);
 }
 
-FROST_TARGET_AVX2 FROST_ALWAYS_INLINE void store8(std::uint8_t* out, __m128i v, std::int64_t lanes) {
+FROST_TARGET_AVX2 FROST_ALWAYS_INLINE void store8(std::uint8_t* out, __m128i v,
+                                                  std::int64_t lanes) {
   if (lanes == kTile) {
     _mm_storel_epi64(reinterpret_cast<__m128i*>(out), v);
   } else {
@@ -65,8 +66,10 @@ FROST_TARGET_AVX2 FROST_ALWAYS_INLINE void store8(std::uint8_t* out, __m128i v, 
 
 // 8 channels of one pixel, zero-extended to int32 lanes; lanes past `lanes` read as 0 (never
 // past the tensor's end).
-FROST_TARGET_AVX2 FROST_ALWAYS_INLINE __m256i load_u8_as_i32(const std::uint8_t* p, std::int64_t lanes) {
-  if (lanes == kTile) return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+FROST_TARGET_AVX2 FROST_ALWAYS_INLINE __m256i load_u8_as_i32(const std::uint8_t* p,
+                                                             std::int64_t lanes) {
+  if (lanes == kTile)
+    return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
   std::uint64_t bytes = 0;
   std::memcpy(&bytes, p, static_cast<std::size_t>(lanes));
   return _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(bytes)));
@@ -74,7 +77,8 @@ FROST_TARGET_AVX2 FROST_ALWAYS_INLINE __m256i load_u8_as_i32(const std::uint8_t*
 
 // Padded pixel j of an input row's channel tile as int32 lanes (the zero point in the padding).
 FROST_TARGET_AVX2 FROST_ALWAYS_INLINE __m256i padded_pixel(const std::uint8_t* row, std::int64_t j,
-                                                          const DwconvGeometry& g, __m256i zp, std::int64_t lanes) {
+                                                           const DwconvGeometry& g, __m256i zp,
+                                                           std::int64_t lanes) {
   const auto ix = static_cast<std::uint64_t>(j - g.padding_left);
   if (ix >= static_cast<std::uint64_t>(g.input_width)) return zp;
   return load_u8_as_i32(row + static_cast<std::int64_t>(ix) * g.channels, lanes);
@@ -89,7 +93,8 @@ constexpr std::int64_t pair_count(std::int64_t padded_width) {
 // reads its two pixels.
 template <int SW>
 FROST_TARGET_AVX2 inline void build_pair_row(const std::uint8_t* row, const DwconvGeometry& g,
-                                             std::int32_t zero_point, std::int64_t lanes, __m256i* p) {
+                                             std::int32_t zero_point, std::int64_t lanes,
+                                             __m256i* p) {
   const __m256i zp = _mm256_set1_epi32(zero_point);
   const std::int64_t count = pair_count<SW>(g.padded_width());
   const std::int64_t pl = g.padding_left, W = g.input_width, C = g.channels;
@@ -104,12 +109,14 @@ FROST_TARGET_AVX2 inline void build_pair_row(const std::uint8_t* row, const Dwco
     const std::uint8_t* x = row + (SW * i - pl) * C;
     if (lanes == kTile) {
       for (; i < inner_end; ++i, x += SW * C)
-        _mm256_store_si256(p + i, _mm256_or_si256(load_u8_as_i32(x, kTile),
-                                                  _mm256_slli_epi32(load_u8_as_i32(x + C, kTile), 16)));
+        _mm256_store_si256(p + i,
+                           _mm256_or_si256(load_u8_as_i32(x, kTile),
+                                           _mm256_slli_epi32(load_u8_as_i32(x + C, kTile), 16)));
     } else {
       for (; i < inner_end; ++i, x += SW * C)
-        _mm256_store_si256(p + i, _mm256_or_si256(load_u8_as_i32(x, lanes),
-                                                  _mm256_slli_epi32(load_u8_as_i32(x + C, lanes), 16)));
+        _mm256_store_si256(p + i,
+                           _mm256_or_si256(load_u8_as_i32(x, lanes),
+                                           _mm256_slli_epi32(load_u8_as_i32(x + C, lanes), 16)));
     }
   }
   for (; i < count; ++i)
@@ -121,7 +128,8 @@ template <int KH, int G, int SW, int kBlock>
 FROST_TARGET_AVX2 FROST_ALWAYS_INLINE void pair_block(__m256i* const* rows, std::int64_t ox,
                                                       const __m256i* weights, __m256i bias,
                                                       const Requantizer& rq, std::uint8_t* out,
-                                                      std::int64_t pixel_stride, std::int64_t lanes) {
+                                                      std::int64_t pixel_stride,
+                                                      std::int64_t lanes) {
   // Output pixel ox starts at pair item ox in both layouts (stride 2 rows hold only the even
   // pairs), so the next pair of taps is 1 item on there, 2 at stride 1.
   constexpr int kGroupStep = SW == 1 ? 2 : 1;
@@ -132,7 +140,8 @@ FROST_TARGET_AVX2 FROST_ALWAYS_INLINE void pair_block(__m256i* const* rows, std:
     for (int g = 0; g < G; ++g) {
       const __m256i wv = _mm256_load_si256(weights + r * G + g);
       for (int i = 0; i < kBlock; ++i)
-        acc[i] = _mm256_add_epi32(acc[i], _mm256_madd_epi16(_mm256_load_si256(rows[r] + ox + i + kGroupStep * g), wv));
+        acc[i] = _mm256_add_epi32(
+            acc[i], _mm256_madd_epi16(_mm256_load_si256(rows[r] + ox + i + kGroupStep * g), wv));
     }
   for (int i = 0; i < kBlock; ++i) store8(out + i * pixel_stride, requantize8(acc[i], rq), lanes);
 }
@@ -142,7 +151,8 @@ FROST_TARGET_AVX2 FROST_ALWAYS_INLINE void pair_block(__m256i* const* rows, std:
 // KH x KW filter at stride SH x SW, dilation 1; output rows [row_begin, row_end) of the flattened
 // (batch, output_height) index. Row by row, all tiles together; see dwconv_quads_avx512vnni.
 template <int KH, int KW, int SH, int SW>
-FROST_TARGET_AVX2 inline void dwconv_pairs_avx2(const DwconvGeometry& g, const PackedDwconvWeights& w,
+FROST_TARGET_AVX2 inline void dwconv_pairs_avx2(const DwconvGeometry& g,
+                                                const PackedDwconvWeights& w,
                                                 const std::uint8_t* input, std::uint8_t* output,
                                                 std::int64_t row_begin, std::int64_t row_end) {
   using namespace avx2_detail;
@@ -158,7 +168,8 @@ FROST_TARGET_AVX2 inline void dwconv_pairs_avx2(const DwconvGeometry& g, const P
       thread_scratch(static_cast<std::size_t>((tiles * KH + 1) * pair_row_vectors * 32)));
   __m256i* padding_row = pair_rows + tiles * KH * pair_row_vectors;
   const __m256i padding_pair = _mm256_set1_epi32(zp * 0x00010001);
-  for (std::int64_t j = 0; j < pair_row_vectors; ++j) _mm256_store_si256(padding_row + j, padding_pair);
+  for (std::int64_t j = 0; j < pair_row_vectors; ++j)
+    _mm256_store_si256(padding_row + j, padding_pair);
   std::int64_t slot_rows[KH];
   for (auto& s : slot_rows) s = -1;
 
@@ -179,30 +190,35 @@ FROST_TARGET_AVX2 inline void dwconv_pairs_avx2(const DwconvGeometry& g, const P
       const std::uint8_t* in_row = image + iy * g.input_width * C;
       for (std::int64_t t = 0; t < tiles; ++t) {
         const std::int64_t lanes = std::min<std::int64_t>(kTile, C - t * kTile);
-        build_pair_row<SW>(in_row + t * kTile, g, zp, lanes, pair_rows + (t * KH + s) * pair_row_vectors);
+        build_pair_row<SW>(in_row + t * kTile, g, zp, lanes,
+                           pair_rows + (t * KH + s) * pair_row_vectors);
       }
     }
 
     for (std::int64_t tile = 0; tile < tiles; ++tile) {
       const std::int64_t c0 = tile * kTile;
       const std::int64_t lanes = std::min<std::int64_t>(kTile, C - c0);
-      const auto* weights = reinterpret_cast<const __m256i*>(w.pairs.data() + tile * KH * G * 2 * kTile);
+      const auto* weights =
+          reinterpret_cast<const __m256i*>(w.pairs.data() + tile * KH * G * 2 * kTile);
       const __m256i bias = _mm256_load_si256(reinterpret_cast<const __m256i*>(w.bias.data() + c0));
       const Requantizer rq = make_requantizer(w, c0);
       __m256i* rows[KH];
       for (int r = 0; r < KH; ++r)
-        rows[r] = slots[r] < 0 ? padding_row : pair_rows + (tile * KH + slots[r]) * pair_row_vectors;
+        rows[r] =
+            slots[r] < 0 ? padding_row : pair_rows + (tile * KH + slots[r]) * pair_row_vectors;
       std::uint8_t* out = output + row * ow * C + c0;
       std::int64_t ox = 0;
       for (; ox + kBlock <= ow; ox += kBlock)
         pair_block<KH, G, SW, kBlock>(rows, ox, weights, bias, rq, out + ox * C, C, lanes);
-      for (; ox < ow; ++ox) pair_block<KH, G, SW, 1>(rows, ox, weights, bias, rq, out + ox * C, C, lanes);
+      for (; ox < ow; ++ox)
+        pair_block<KH, G, SW, 1>(rows, ox, weights, bias, rq, out + ox * C, C, lanes);
     }
   }
 }
 
 // Any kernel size, stride and dilation: one tap at a time, (x, 0) . (w, sign) with vpmaddwd.
-FROST_TARGET_AVX2 inline void dwconv_general_avx2(const DwconvGeometry& g, const PackedDwconvWeights& w,
+FROST_TARGET_AVX2 inline void dwconv_general_avx2(const DwconvGeometry& g,
+                                                  const PackedDwconvWeights& w,
                                                   const std::uint8_t* input, std::uint8_t* output,
                                                   std::int64_t row_begin, std::int64_t row_end) {
   using namespace avx2_detail;
@@ -215,8 +231,8 @@ FROST_TARGET_AVX2 inline void dwconv_general_avx2(const DwconvGeometry& g, const
   for (std::int64_t c0 = 0; c0 < C; c0 += kTile) {
     const std::int64_t lanes = C - c0 < kTile ? C - c0 : kTile;
     for (std::int64_t t = 0; t < taps; ++t)
-      wv[t] = _mm256_cvtepi8_epi32(
-          _mm_loadl_epi64(reinterpret_cast<const __m128i*>(w.taps.data() + t * w.padded_channels + c0)));
+      wv[t] = _mm256_cvtepi8_epi32(_mm_loadl_epi64(
+          reinterpret_cast<const __m128i*>(w.taps.data() + t * w.padded_channels + c0)));
     const __m256i bias = _mm256_load_si256(reinterpret_cast<const __m256i*>(w.bias.data() + c0));
     const Requantizer rq = make_requantizer(w, c0);
 
@@ -225,14 +241,17 @@ FROST_TARGET_AVX2 inline void dwconv_general_avx2(const DwconvGeometry& g, const
       for (std::int64_t ox = 0; ox < ow; ++ox) {
         __m256i acc = bias;
         for (int ky = 0; ky < g.kernel_height; ++ky) {
-          const std::int64_t iy = oy * g.stride_height - g.padding_top + std::int64_t{ky} * g.dilation_height;
+          const std::int64_t iy =
+              oy * g.stride_height - g.padding_top + std::int64_t{ky} * g.dilation_height;
           const bool row_inside = iy >= 0 && iy < g.input_height;
           const std::uint8_t* in_row =
               row_inside ? input + ((n * g.input_height + iy) * g.input_width) * C + c0 : input;
           for (int kx = 0; kx < g.kernel_width; ++kx) {
-            const std::int64_t ix = ox * g.stride_width - g.padding_left + std::int64_t{kx} * g.dilation_width;
-            const __m256i x =
-                row_inside && ix >= 0 && ix < g.input_width ? load_u8_as_i32(in_row + ix * C, lanes) : zp;
+            const std::int64_t ix =
+                ox * g.stride_width - g.padding_left + std::int64_t{kx} * g.dilation_width;
+            const __m256i x = row_inside && ix >= 0 && ix < g.input_width
+                                  ? load_u8_as_i32(in_row + ix * C, lanes)
+                                  : zp;
             acc = _mm256_add_epi32(acc, _mm256_madd_epi16(x, wv[ky * g.kernel_width + kx]));
           }
         }

@@ -27,10 +27,13 @@ struct DwconvGeometry {
   std::int64_t padded_height() const { return input_height + padding_top + padding_bottom; }
   std::int64_t padded_width() const { return input_width + padding_left + padding_right; }
   std::int64_t output_height() const {
-    return (padded_height() - std::int64_t{dilation_height} * (kernel_height - 1) - 1) / stride_height + 1;
+    return (padded_height() - std::int64_t{dilation_height} * (kernel_height - 1) - 1) /
+               stride_height +
+           1;
   }
   std::int64_t output_width() const {
-    return (padded_width() - std::int64_t{dilation_width} * (kernel_width - 1) - 1) / stride_width + 1;
+    return (padded_width() - std::int64_t{dilation_width} * (kernel_width - 1) - 1) / stride_width +
+           1;
   }
   std::int64_t taps() const { return std::int64_t{kernel_height} * kernel_width; }
   // Multiply-accumulates of one run (benchmarks report 2 * macs() / time).
@@ -50,17 +53,17 @@ inline void check_dwconv_geometry(const DwconvGeometry& g, const char* op) {
               g.kernel_height, "x", g.kernel_width);
   FROST_CHECK(g.stride_height >= 1 && g.stride_width >= 1, op, "strides must be >= 1, got ",
               g.stride_height, "x", g.stride_width);
-  FROST_CHECK(g.dilation_height >= 1 && g.dilation_width >= 1, op,
-              "dilations must be >= 1, got ", g.dilation_height, "x", g.dilation_width);
-  FROST_CHECK(g.padding_top >= 0 && g.padding_left >= 0 && g.padding_bottom >= 0 &&
-                  g.padding_right >= 0,
-              op, "padding must be >= 0, got top ", g.padding_top, " left ", g.padding_left,
-              " bottom ", g.padding_bottom, " right ", g.padding_right);
+  FROST_CHECK(g.dilation_height >= 1 && g.dilation_width >= 1, op, "dilations must be >= 1, got ",
+              g.dilation_height, "x", g.dilation_width);
+  FROST_CHECK(
+      g.padding_top >= 0 && g.padding_left >= 0 && g.padding_bottom >= 0 && g.padding_right >= 0,
+      op, "padding must be >= 0, got top ", g.padding_top, " left ", g.padding_left, " bottom ",
+      g.padding_bottom, " right ", g.padding_right);
   const std::int64_t extent_h = std::int64_t{g.dilation_height} * (g.kernel_height - 1) + 1;
   const std::int64_t extent_w = std::int64_t{g.dilation_width} * (g.kernel_width - 1) + 1;
-  FROST_CHECK(g.padded_height() >= extent_h && g.padded_width() >= extent_w, op,
-              "padded input ", g.padded_height(), "x", g.padded_width(),
-              " is smaller than the dilated kernel ", extent_h, "x", extent_w);
+  FROST_CHECK(g.padded_height() >= extent_h && g.padded_width() >= extent_w, op, "padded input ",
+              g.padded_height(), "x", g.padded_width(), " is smaller than the dilated kernel ",
+              extent_h, "x", extent_w);
 }
 
 }  // namespace frost::kernels

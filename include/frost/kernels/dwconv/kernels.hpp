@@ -19,8 +19,8 @@ namespace frost::kernels {
 
 // Computes output rows [row_begin, row_end) of the flattened (batch, output_height) index.
 using DwconvKernelFn = void (*)(const DwconvGeometry& geometry, const PackedDwconvWeights& weights,
-                                const std::uint8_t* input, std::uint8_t* output, std::int64_t row_begin,
-                                std::int64_t row_end);
+                                const std::uint8_t* input, std::uint8_t* output,
+                                std::int64_t row_begin, std::int64_t row_end);
 
 struct DwconvKernel {
   std::string_view name;
@@ -35,29 +35,41 @@ struct DwconvKernel {
   bool handles(const DwconvGeometry& g) const {
     if (kernel_height == 0) return true;
     return g.kernel_height == kernel_height && g.kernel_width == kernel_width &&
-           g.stride_height == stride_height && g.stride_width == stride_width && g.dilation_height == 1 &&
-           g.dilation_width == 1;
+           g.stride_height == stride_height && g.stride_width == stride_width &&
+           g.dilation_height == 1 && g.dilation_width == 1;
   }
 };
 
 // Specialised kernels first; each ISA's general kernel last.
 inline constexpr DwconvKernel kDwconvKernels[] = {
 #if FROST_ARCH_X86_64
-    {"qu8_dwconv_minmax_fp32_3x3s1__avx512vnni", Isa::avx512vnni, 3, 3, 1, 1, 16, &dwconv::dwconv_quads_avx512vnni<3, 3, 1, 1>},
-    {"qu8_dwconv_minmax_fp32_3x3s2__avx512vnni", Isa::avx512vnni, 3, 3, 2, 2, 16, &dwconv::dwconv_quads_avx512vnni<3, 3, 2, 2>},
-    {"qu8_dwconv_minmax_fp32_5x5s1__avx512vnni", Isa::avx512vnni, 5, 5, 1, 1, 16, &dwconv::dwconv_quads_avx512vnni<5, 5, 1, 1>},
-    {"qu8_dwconv_minmax_fp32_5x5s2__avx512vnni", Isa::avx512vnni, 5, 5, 2, 2, 16, &dwconv::dwconv_quads_avx512vnni<5, 5, 2, 2>},
-    {"qu8_dwconv_minmax_fp32_general__avx512vnni", Isa::avx512vnni, 0, 0, 0, 0, 16, &dwconv::dwconv_general_avx512vnni},
-    {"qu8_dwconv_minmax_fp32_3x3s1__avx2", Isa::avx2, 3, 3, 1, 1, 8, &dwconv::dwconv_pairs_avx2<3, 3, 1, 1>},
-    {"qu8_dwconv_minmax_fp32_3x3s2__avx2", Isa::avx2, 3, 3, 2, 2, 8, &dwconv::dwconv_pairs_avx2<3, 3, 2, 2>},
-    {"qu8_dwconv_minmax_fp32_5x5s1__avx2", Isa::avx2, 5, 5, 1, 1, 8, &dwconv::dwconv_pairs_avx2<5, 5, 1, 1>},
-    {"qu8_dwconv_minmax_fp32_5x5s2__avx2", Isa::avx2, 5, 5, 2, 2, 8, &dwconv::dwconv_pairs_avx2<5, 5, 2, 2>},
-    {"qu8_dwconv_minmax_fp32_general__avx2", Isa::avx2, 0, 0, 0, 0, 8, &dwconv::dwconv_general_avx2},
+    {"qu8_dwconv_minmax_fp32_3x3s1__avx512vnni", Isa::avx512vnni, 3, 3, 1, 1, 16,
+     &dwconv::dwconv_quads_avx512vnni<3, 3, 1, 1>},
+    {"qu8_dwconv_minmax_fp32_3x3s2__avx512vnni", Isa::avx512vnni, 3, 3, 2, 2, 16,
+     &dwconv::dwconv_quads_avx512vnni<3, 3, 2, 2>},
+    {"qu8_dwconv_minmax_fp32_5x5s1__avx512vnni", Isa::avx512vnni, 5, 5, 1, 1, 16,
+     &dwconv::dwconv_quads_avx512vnni<5, 5, 1, 1>},
+    {"qu8_dwconv_minmax_fp32_5x5s2__avx512vnni", Isa::avx512vnni, 5, 5, 2, 2, 16,
+     &dwconv::dwconv_quads_avx512vnni<5, 5, 2, 2>},
+    {"qu8_dwconv_minmax_fp32_general__avx512vnni", Isa::avx512vnni, 0, 0, 0, 0, 16,
+     &dwconv::dwconv_general_avx512vnni},
+    {"qu8_dwconv_minmax_fp32_3x3s1__avx2", Isa::avx2, 3, 3, 1, 1, 8,
+     &dwconv::dwconv_pairs_avx2<3, 3, 1, 1>},
+    {"qu8_dwconv_minmax_fp32_3x3s2__avx2", Isa::avx2, 3, 3, 2, 2, 8,
+     &dwconv::dwconv_pairs_avx2<3, 3, 2, 2>},
+    {"qu8_dwconv_minmax_fp32_5x5s1__avx2", Isa::avx2, 5, 5, 1, 1, 8,
+     &dwconv::dwconv_pairs_avx2<5, 5, 1, 1>},
+    {"qu8_dwconv_minmax_fp32_5x5s2__avx2", Isa::avx2, 5, 5, 2, 2, 8,
+     &dwconv::dwconv_pairs_avx2<5, 5, 2, 2>},
+    {"qu8_dwconv_minmax_fp32_general__avx2", Isa::avx2, 0, 0, 0, 0, 8,
+     &dwconv::dwconv_general_avx2},
 #endif
 #if FROST_ARCH_AARCH64
-    {"qu8_dwconv_minmax_fp32_general__neon", Isa::neon, 0, 0, 0, 0, 8, &dwconv::dwconv_general_neon},
+    {"qu8_dwconv_minmax_fp32_general__neon", Isa::neon, 0, 0, 0, 0, 8,
+     &dwconv::dwconv_general_neon},
 #endif
-    {"qu8_dwconv_minmax_fp32_general__scalar", Isa::scalar, 0, 0, 0, 0, 1, &dwconv::dwconv_general_scalar},
+    {"qu8_dwconv_minmax_fp32_general__scalar", Isa::scalar, 0, 0, 0, 0, 1,
+     &dwconv::dwconv_general_scalar},
 };
 
 // The kernel dispatch runs for `g` on `isa` (default: the active path).

@@ -41,7 +41,8 @@ struct PackedDwconvWeights {
   detail::AlignedBuffer<std::int8_t> taps;
   detail::AlignedBuffer<std::int8_t> quads;
   detail::AlignedBuffer<std::int16_t> pairs;
-  detail::AlignedBuffer<std::int32_t> bias;  // bias - input_zero_point * sum of the channel's weights
+  detail::AlignedBuffer<std::int32_t>
+      bias;  // bias - input_zero_point * sum of the channel's weights
   detail::AlignedBuffer<float> scales;
 
   int quad_groups() const { return (kernel_width + 3) / 4; }
@@ -65,19 +66,22 @@ inline PackedDwconvWeights pack_dwconv_weights(std::int64_t channels, int kernel
   check_dwconv_geometry(shape, "pack_dwconv_weights");
   check_dwconv_quantization(shape, input_zero_point, scales, "pack_dwconv_weights");
   FROST_CHECK(weights != nullptr, "pack_dwconv_weights", "weights are null");
-  FROST_CHECK(output.zero_point >= 0 && output.zero_point <= 255 && output.output_min <= output.output_max,
-              "pack_dwconv_weights", "bad output quantization: zero point ", output.zero_point,
-              ", clamp [", int{output.output_min}, ", ", int{output.output_max}, "]");
+  FROST_CHECK(
+      output.zero_point >= 0 && output.zero_point <= 255 && output.output_min <= output.output_max,
+      "pack_dwconv_weights", "bad output quantization: zero point ", output.zero_point, ", clamp [",
+      int{output.output_min}, ", ", int{output.output_max}, "]");
 
   PackedDwconvWeights p;
   p.channels = channels;
-  p.padded_channels = (channels + kDwconvChannelPadding - 1) / kDwconvChannelPadding * kDwconvChannelPadding;
+  p.padded_channels =
+      (channels + kDwconvChannelPadding - 1) / kDwconvChannelPadding * kDwconvChannelPadding;
   p.kernel_height = kernel_height;
   p.kernel_width = kernel_width;
   p.input_zero_point = input_zero_point;
   p.output = output;
   const auto padded = static_cast<std::size_t>(p.padded_channels);
-  const auto kh = static_cast<std::size_t>(kernel_height), kw = static_cast<std::size_t>(kernel_width);
+  const auto kh = static_cast<std::size_t>(kernel_height),
+             kw = static_cast<std::size_t>(kernel_width);
   const auto quad_groups = static_cast<std::size_t>(p.quad_groups());
   const auto pair_groups = static_cast<std::size_t>(p.pair_groups());
   p.taps = detail::AlignedBuffer<std::int8_t>(kh * kw * padded);
@@ -104,8 +108,8 @@ inline PackedDwconvWeights pack_dwconv_weights(std::int64_t channels, int kernel
         const std::size_t pair_row = (pair_tile * kh + r) * pair_groups + k / 2;
         p.pairs[(pair_row * kDwconvPairTile + pair_lane) * 2 + k % 2] = w;
       }
-    const std::int64_t folded = std::int64_t{bias != nullptr ? bias[c] : 0} -
-                                std::int64_t{input_zero_point} * weight_sum;
+    const std::int64_t folded =
+        std::int64_t{bias != nullptr ? bias[c] : 0} - std::int64_t{input_zero_point} * weight_sum;
     FROST_CHECK(folded >= -kMaxDwconvFoldedBias && folded <= kMaxDwconvFoldedBias,
                 "pack_dwconv_weights", "bias of channel ", c, " is too large: ", folded,
                 " after folding the input zero point (limit 2^30)");

@@ -25,14 +25,17 @@ inline void dwconv_general_scalar(const DwconvGeometry& g, const PackedDwconvWei
     for (std::int64_t ox = 0; ox < ow; ++ox) {
       std::copy(w.bias.data(), w.bias.data() + C, acc.begin());
       for (int ky = 0; ky < g.kernel_height; ++ky) {
-        const std::int64_t iy = oy * g.stride_height - g.padding_top + std::int64_t{ky} * g.dilation_height;
+        const std::int64_t iy =
+            oy * g.stride_height - g.padding_top + std::int64_t{ky} * g.dilation_height;
         const bool row_inside = iy >= 0 && iy < g.input_height;
         for (int kx = 0; kx < g.kernel_width; ++kx) {
-          const std::int64_t ix = ox * g.stride_width - g.padding_left + std::int64_t{kx} * g.dilation_width;
+          const std::int64_t ix =
+              ox * g.stride_width - g.padding_left + std::int64_t{kx} * g.dilation_width;
           const std::int8_t* tap = w.taps.data() + (ky * g.kernel_width + kx) * padded;
           if (row_inside && ix >= 0 && ix < g.input_width) {
             const std::uint8_t* x = input + ((n * g.input_height + iy) * g.input_width + ix) * C;
-            for (std::int64_t c = 0; c < C; ++c) acc[static_cast<std::size_t>(c)] += std::int32_t{x[c]} * tap[c];
+            for (std::int64_t c = 0; c < C; ++c)
+              acc[static_cast<std::size_t>(c)] += std::int32_t{x[c]} * tap[c];
           } else {
             for (std::int64_t c = 0; c < C; ++c) acc[static_cast<std::size_t>(c)] += zp * tap[c];
           }
@@ -40,7 +43,8 @@ inline void dwconv_general_scalar(const DwconvGeometry& g, const PackedDwconvWei
       }
       std::uint8_t* out = output + (row * ow + ox) * C;
       for (std::int64_t c = 0; c < C; ++c)
-        out[c] = requantize(acc[static_cast<std::size_t>(c)], w.scales[static_cast<std::size_t>(c)], w.output);
+        out[c] = requantize(acc[static_cast<std::size_t>(c)], w.scales[static_cast<std::size_t>(c)],
+                            w.output);
     }
   }
 }

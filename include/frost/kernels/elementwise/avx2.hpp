@@ -29,7 +29,8 @@ FROST_TARGET_AVX2 FROST_ALWAYS_INLINE ClampRound make_clamp_round(const OutputQu
 }
 
 // clamp_round_u8 on 8 lanes, stored as 8 bytes.
-FROST_TARGET_AVX2 FROST_ALWAYS_INLINE void clamp_round8(__m256 y, const ClampRound& c, std::uint8_t* out) {
+FROST_TARGET_AVX2 FROST_ALWAYS_INLINE void clamp_round8(__m256 y, const ClampRound& c,
+                                                        std::uint8_t* out) {
   y = _mm256_min_ps(_mm256_max_ps(y, c.lo), c.hi);
   const __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(y), c.zero_point);
   const __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
@@ -63,7 +64,8 @@ FROST_TARGET_AVX2 inline void vquantize_avx2(std::size_t n, const float* x, std:
   const __m256 scale = _mm256_set1_ps(p.scale);
   const ClampRound cr = make_clamp_round(full_range(p.zero_point));
   std::size_t i = 0;
-  for (; i + 8 <= n; i += 8) clamp_round8(_mm256_div_ps(_mm256_loadu_ps(x + i), scale), cr, out + i);
+  for (; i + 8 <= n; i += 8)
+    clamp_round8(_mm256_div_ps(_mm256_loadu_ps(x + i), scale), cr, out + i);
   vquantize_scalar(n - i, x + i, out + i, p);
 }
 
@@ -84,10 +86,14 @@ FROST_TARGET_AVX2 inline void channel_sums_avx2(std::int64_t pixels, std::int64_
     __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
     const std::uint8_t* p = input + c;
     for (std::int64_t i = 0; i < pixels; ++i, p += channels) {
-      s0 = _mm256_add_epi32(s0, _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
-      s1 = _mm256_add_epi32(s1, _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + 8))));
-      s2 = _mm256_add_epi32(s2, _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + 16))));
-      s3 = _mm256_add_epi32(s3, _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + 24))));
+      s0 = _mm256_add_epi32(
+          s0, _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+      s1 = _mm256_add_epi32(
+          s1, _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + 8))));
+      s2 = _mm256_add_epi32(
+          s2, _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + 16))));
+      s3 = _mm256_add_epi32(
+          s3, _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + 24))));
     }
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(sums + c), s0);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(sums + c + 8), s1);

@@ -27,7 +27,8 @@ struct ClampRound {
   __m512i zero_point;
 };
 
-FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE ClampRound make_clamp_round(const OutputQuantization& o) {
+FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE ClampRound
+make_clamp_round(const OutputQuantization& o) {
   return {_mm512_set1_ps(static_cast<float>(std::int32_t{o.output_min} - o.zero_point)),
           _mm512_set1_ps(static_cast<float>(std::int32_t{o.output_max} - o.zero_point)),
           _mm512_set1_epi32(o.zero_point)};
@@ -39,15 +40,17 @@ FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE __m128i clamp_round16(__m512 y, cons
   return _mm512_cvtusepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(y), c.zero_point));
 }
 
-FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE __m512 centered16(const std::uint8_t* p, __m512i zero_point) {
+FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE __m512 centered16(const std::uint8_t* p,
+                                                              __m512i zero_point) {
   const __m512i q = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
   return _mm512_cvtepi32_ps(_mm512_sub_epi32(q, zero_point));
 }
 
 }  // namespace avx512_detail
 
-FROST_TARGET_AVX512VNNI inline void vadd_avx512vnni(std::size_t n, const std::uint8_t* a, const std::uint8_t* b,
-                                                    std::uint8_t* out, const AddParams& p) {
+FROST_TARGET_AVX512VNNI inline void vadd_avx512vnni(std::size_t n, const std::uint8_t* a,
+                                                    const std::uint8_t* b, std::uint8_t* out,
+                                                    const AddParams& p) {
   using namespace avx512_detail;
   const __m512i za = _mm512_set1_epi32(p.a_zero_point), zb = _mm512_set1_epi32(p.b_zero_point);
   const __m512 ma = _mm512_set1_ps(p.a_multiplier), mb = _mm512_set1_ps(p.b_multiplier);
@@ -61,7 +64,8 @@ FROST_TARGET_AVX512VNNI inline void vadd_avx512vnni(std::size_t n, const std::ui
   vadd_scalar(n - i, a + i, b + i, out + i, p);
 }
 
-FROST_TARGET_AVX512VNNI inline void vquantize_avx512vnni(std::size_t n, const float* x, std::uint8_t* out,
+FROST_TARGET_AVX512VNNI inline void vquantize_avx512vnni(std::size_t n, const float* x,
+                                                         std::uint8_t* out,
                                                          const QuantizationParams& p) {
   using namespace avx512_detail;
   const __m512 scale = _mm512_set1_ps(p.scale);
@@ -73,27 +77,35 @@ FROST_TARGET_AVX512VNNI inline void vquantize_avx512vnni(std::size_t n, const fl
   vquantize_scalar(n - i, x + i, out + i, p);
 }
 
-FROST_TARGET_AVX512VNNI inline void vdequantize_avx512vnni(std::size_t n, const std::uint8_t* q, float* out,
+FROST_TARGET_AVX512VNNI inline void vdequantize_avx512vnni(std::size_t n, const std::uint8_t* q,
+                                                           float* out,
                                                            const QuantizationParams& p) {
   using namespace avx512_detail;
   const __m512 scale = _mm512_set1_ps(p.scale);
   const __m512i zp = _mm512_set1_epi32(p.zero_point);
   std::size_t i = 0;
-  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(out + i, _mm512_mul_ps(scale, centered16(q + i, zp)));
+  for (; i + 16 <= n; i += 16)
+    _mm512_storeu_ps(out + i, _mm512_mul_ps(scale, centered16(q + i, zp)));
   vdequantize_scalar(n - i, q + i, out + i, p);
 }
 
-FROST_TARGET_AVX512VNNI inline void channel_sums_avx512vnni(std::int64_t pixels, std::int64_t channels,
-                                                            const std::uint8_t* input, std::int32_t* sums) {
+FROST_TARGET_AVX512VNNI inline void channel_sums_avx512vnni(std::int64_t pixels,
+                                                            std::int64_t channels,
+                                                            const std::uint8_t* input,
+                                                            std::int32_t* sums) {
   std::int64_t c = 0;
   for (; c + 64 <= channels; c += 64) {
     __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
     const std::uint8_t* p = input + c;
     for (std::int64_t i = 0; i < pixels; ++i, p += channels) {
-      s0 = _mm512_add_epi32(s0, _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
-      s1 = _mm512_add_epi32(s1, _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16))));
-      s2 = _mm512_add_epi32(s2, _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 32))));
-      s3 = _mm512_add_epi32(s3, _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 48))));
+      s0 = _mm512_add_epi32(
+          s0, _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+      s1 = _mm512_add_epi32(
+          s1, _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16))));
+      s2 = _mm512_add_epi32(
+          s2, _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 32))));
+      s3 = _mm512_add_epi32(
+          s3, _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 48))));
     }
     _mm512_storeu_si512(sums + c, s0);
     _mm512_storeu_si512(sums + c + 16, s1);

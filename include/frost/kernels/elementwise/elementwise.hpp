@@ -28,69 +28,85 @@ inline constexpr std::int64_t kParallelGrain = 1 << 16;
 
 template <class Body>
 inline void parallel_elements(std::size_t n, Body&& body) {
-  parallel_for(0, static_cast<std::int64_t>(n), kParallelGrain, [&](std::int64_t lo, std::int64_t hi) {
-    body(static_cast<std::size_t>(lo), static_cast<std::size_t>(hi - lo));
-  });
+  parallel_for(0, static_cast<std::int64_t>(n), kParallelGrain,
+               [&](std::int64_t lo, std::int64_t hi) {
+                 body(static_cast<std::size_t>(lo), static_cast<std::size_t>(hi - lo));
+               });
 }
 }  // namespace elementwise
 
-inline void add_u8_array(std::size_t n, const std::uint8_t* a, const std::uint8_t* b, std::uint8_t* out,
-                         const AddParams& params, const ElementwiseKernel<VaddFn>& kernel) {
-  FROST_CHECK(n == 0 || (a != nullptr && b != nullptr && out != nullptr), "add_u8_array", "null pointer for ", n,
-              " elements");
+inline void add_u8_array(std::size_t n, const std::uint8_t* a, const std::uint8_t* b,
+                         std::uint8_t* out, const AddParams& params,
+                         const ElementwiseKernel<VaddFn>& kernel) {
+  FROST_CHECK(n == 0 || (a != nullptr && b != nullptr && out != nullptr), "add_u8_array",
+              "null pointer for ", n, " elements");
   FROST_CHECK(isa_supported(kernel.isa), "add_u8_array", "this CPU cannot run ", kernel.name);
-  elementwise::parallel_elements(n, [&](std::size_t i, std::size_t len) { kernel.fn(len, a + i, b + i, out + i, params); });
+  elementwise::parallel_elements(
+      n, [&](std::size_t i, std::size_t len) { kernel.fn(len, a + i, b + i, out + i, params); });
 }
-inline void add_u8_array(std::size_t n, const std::uint8_t* a, const std::uint8_t* b, std::uint8_t* out,
-                         const AddParams& params) {
+inline void add_u8_array(std::size_t n, const std::uint8_t* a, const std::uint8_t* b,
+                         std::uint8_t* out, const AddParams& params) {
   add_u8_array(n, a, b, out, params, select_elementwise_kernel(kVaddKernels));
 }
 
-inline void quantize_u8_array(std::size_t n, const float* x, std::uint8_t* out, const QuantizationParams& params,
+inline void quantize_u8_array(std::size_t n, const float* x, std::uint8_t* out,
+                              const QuantizationParams& params,
                               const ElementwiseKernel<VquantizeFn>& kernel) {
   check_quantization_params(params, "quantize_u8_array", "output");
-  FROST_CHECK(n == 0 || (x != nullptr && out != nullptr), "quantize_u8_array", "null pointer for ", n, " elements");
+  FROST_CHECK(n == 0 || (x != nullptr && out != nullptr), "quantize_u8_array", "null pointer for ",
+              n, " elements");
   FROST_CHECK(isa_supported(kernel.isa), "quantize_u8_array", "this CPU cannot run ", kernel.name);
-  elementwise::parallel_elements(n, [&](std::size_t i, std::size_t len) { kernel.fn(len, x + i, out + i, params); });
+  elementwise::parallel_elements(
+      n, [&](std::size_t i, std::size_t len) { kernel.fn(len, x + i, out + i, params); });
 }
-inline void quantize_u8_array(std::size_t n, const float* x, std::uint8_t* out, const QuantizationParams& params) {
+inline void quantize_u8_array(std::size_t n, const float* x, std::uint8_t* out,
+                              const QuantizationParams& params) {
   quantize_u8_array(n, x, out, params, select_elementwise_kernel(kVquantizeKernels));
 }
 
-inline void dequantize_u8_array(std::size_t n, const std::uint8_t* q, float* out, const QuantizationParams& params,
+inline void dequantize_u8_array(std::size_t n, const std::uint8_t* q, float* out,
+                                const QuantizationParams& params,
                                 const ElementwiseKernel<VdequantizeFn>& kernel) {
   check_quantization_params(params, "dequantize_u8_array", "input");
-  FROST_CHECK(n == 0 || (q != nullptr && out != nullptr), "dequantize_u8_array", "null pointer for ", n,
-              " elements");
-  FROST_CHECK(isa_supported(kernel.isa), "dequantize_u8_array", "this CPU cannot run ", kernel.name);
-  elementwise::parallel_elements(n, [&](std::size_t i, std::size_t len) { kernel.fn(len, q + i, out + i, params); });
+  FROST_CHECK(n == 0 || (q != nullptr && out != nullptr), "dequantize_u8_array",
+              "null pointer for ", n, " elements");
+  FROST_CHECK(isa_supported(kernel.isa), "dequantize_u8_array", "this CPU cannot run ",
+              kernel.name);
+  elementwise::parallel_elements(
+      n, [&](std::size_t i, std::size_t len) { kernel.fn(len, q + i, out + i, params); });
 }
-inline void dequantize_u8_array(std::size_t n, const std::uint8_t* q, float* out, const QuantizationParams& params) {
+inline void dequantize_u8_array(std::size_t n, const std::uint8_t* q, float* out,
+                                const QuantizationParams& params) {
   dequantize_u8_array(n, q, out, params, select_elementwise_kernel(kVdequantizeKernels));
 }
 
 // input [batch][params.pixels][channels] -> output [batch][channels]; images split over threads.
-inline void global_average_pool_nhwc_u8(std::int64_t batch, std::int64_t channels, const std::uint8_t* input,
-                                        std::uint8_t* output, const GlobalAvgPoolParams& params,
+inline void global_average_pool_nhwc_u8(std::int64_t batch, std::int64_t channels,
+                                        const std::uint8_t* input, std::uint8_t* output,
+                                        const GlobalAvgPoolParams& params,
                                         const ElementwiseKernel<ChannelSumsFn>& kernel) {
-  FROST_CHECK(batch >= 1 && channels >= 1, "global_average_pool_nhwc_u8", "batch and channels must be >= 1, got ",
-              batch, " and ", channels);
+  FROST_CHECK(batch >= 1 && channels >= 1, "global_average_pool_nhwc_u8",
+              "batch and channels must be >= 1, got ", batch, " and ", channels);
   FROST_CHECK(params.pixels >= 1 && params.pixels <= kMaxPoolPixels, "global_average_pool_nhwc_u8",
               "bad pixel count ", params.pixels);
   FROST_CHECK(input != nullptr && output != nullptr, "global_average_pool_nhwc_u8", "null pointer");
-  FROST_CHECK(isa_supported(kernel.isa), "global_average_pool_nhwc_u8", "this CPU cannot run ", kernel.name);
+  FROST_CHECK(isa_supported(kernel.isa), "global_average_pool_nhwc_u8", "this CPU cannot run ",
+              kernel.name);
   parallel_for(0, batch, 1, [&](std::int64_t lo, std::int64_t hi) {
     std::vector<std::int32_t> sums(static_cast<std::size_t>(channels));
     for (std::int64_t n = lo; n < hi; ++n) {
       kernel.fn(params.pixels, channels, input + n * params.pixels * channels, sums.data());
       for (std::int64_t c = 0; c < channels; ++c)
-        output[n * channels + c] = global_avg_pool_output(sums[static_cast<std::size_t>(c)], params);
+        output[n * channels + c] =
+            global_avg_pool_output(sums[static_cast<std::size_t>(c)], params);
     }
   });
 }
-inline void global_average_pool_nhwc_u8(std::int64_t batch, std::int64_t channels, const std::uint8_t* input,
-                                        std::uint8_t* output, const GlobalAvgPoolParams& params) {
-  global_average_pool_nhwc_u8(batch, channels, input, output, params, select_elementwise_kernel(kChannelSumsKernels));
+inline void global_average_pool_nhwc_u8(std::int64_t batch, std::int64_t channels,
+                                        const std::uint8_t* input, std::uint8_t* output,
+                                        const GlobalAvgPoolParams& params) {
+  global_average_pool_nhwc_u8(batch, channels, input, output, params,
+                              select_elementwise_kernel(kChannelSumsKernels));
 }
 
 // One input of a channel concatenation: [pixels][channels] codes with their own parameters.
@@ -103,18 +119,19 @@ struct ConcatInput {
 // output [pixels][sum of channels]: each input requantized to `output_quantization` (a copy when
 // its parameters already equal the output's, which the spec then reproduces exactly).
 inline void concat_channels_nhwc_u8(std::int64_t pixels, std::span<const ConcatInput> inputs,
-                                    const QuantizationParams& output_quantization, std::uint8_t* output) {
+                                    const QuantizationParams& output_quantization,
+                                    std::uint8_t* output) {
   check_quantization_params(output_quantization, "concat_channels_nhwc_u8", "output");
   FROST_CHECK(pixels >= 0 && !inputs.empty() && output != nullptr, "concat_channels_nhwc_u8",
-              "need pixels >= 0, at least one input and an output, got ", pixels, " pixels and ", inputs.size(),
-              " inputs");
+              "need pixels >= 0, at least one input and an output, got ", pixels, " pixels and ",
+              inputs.size(), " inputs");
   std::int64_t out_channels = 0;
   std::vector<LookupTable> tables(inputs.size());
   std::vector<bool> identity(inputs.size());
   for (std::size_t k = 0; k < inputs.size(); ++k) {
     const ConcatInput& in = inputs[k];
-    FROST_CHECK(in.channels >= 1 && in.data != nullptr, "concat_channels_nhwc_u8", "input ", k, " has ",
-                in.channels, " channels", in.data == nullptr ? " and no data" : "");
+    FROST_CHECK(in.channels >= 1 && in.data != nullptr, "concat_channels_nhwc_u8", "input ", k,
+                " has ", in.channels, " channels", in.data == nullptr ? " and no data" : "");
     check_quantization_params(in.quantization, "concat_channels_nhwc_u8", "input");
     out_channels += in.channels;
     identity[k] = in.quantization.scale == output_quantization.scale &&
@@ -123,8 +140,9 @@ inline void concat_channels_nhwc_u8(std::int64_t pixels, std::span<const ConcatI
       const float multiplier = in.quantization.scale / output_quantization.scale;
       check_requantization_scale(multiplier, "concat_channels_nhwc_u8");
       for (int q = 0; q < 256; ++q)
-        tables[k][static_cast<std::size_t>(q)] = requantize_u8(static_cast<std::uint8_t>(q), in.quantization.zero_point,
-                                                               multiplier, full_range(output_quantization.zero_point));
+        tables[k][static_cast<std::size_t>(q)] =
+            requantize_u8(static_cast<std::uint8_t>(q), in.quantization.zero_point, multiplier,
+                          full_range(output_quantization.zero_point));
     }
   }
   parallel_for(0, pixels, std::max<std::int64_t>(1, (std::int64_t{1} << 14) / out_channels),

@@ -17,13 +17,15 @@
 
 namespace frost::kernels {
 
-using VaddFn = void (*)(std::size_t n, const std::uint8_t* a, const std::uint8_t* b, std::uint8_t* out,
-                        const AddParams& params);
-using VquantizeFn = void (*)(std::size_t n, const float* x, std::uint8_t* out, const QuantizationParams& params);
-using VdequantizeFn = void (*)(std::size_t n, const std::uint8_t* q, float* out, const QuantizationParams& params);
+using VaddFn = void (*)(std::size_t n, const std::uint8_t* a, const std::uint8_t* b,
+                        std::uint8_t* out, const AddParams& params);
+using VquantizeFn = void (*)(std::size_t n, const float* x, std::uint8_t* out,
+                             const QuantizationParams& params);
+using VdequantizeFn = void (*)(std::size_t n, const std::uint8_t* q, float* out,
+                               const QuantizationParams& params);
 // sums[c] = sum of input[pixel][c] over pixels (global average pooling's reduction).
-using ChannelSumsFn = void (*)(std::int64_t pixels, std::int64_t channels, const std::uint8_t* input,
-                               std::int32_t* sums);
+using ChannelSumsFn = void (*)(std::int64_t pixels, std::int64_t channels,
+                               const std::uint8_t* input, std::int32_t* sums);
 
 template <class Fn>
 struct ElementwiseKernel {
@@ -78,14 +80,15 @@ inline constexpr ElementwiseKernel<ChannelSumsFn> kChannelSumsKernels[] = {
 
 // The kernel of `list` that dispatch runs on `isa` (default: the active path).
 template <class Fn, std::size_t N>
-inline const ElementwiseKernel<Fn>& select_elementwise_kernel(const ElementwiseKernel<Fn> (&list)[N],
-                                                              Isa isa = active_isa()) {
+inline const ElementwiseKernel<Fn>& select_elementwise_kernel(
+    const ElementwiseKernel<Fn> (&list)[N], Isa isa = active_isa()) {
   for (Isa candidate = isa;; candidate = fallback_isa(candidate)) {
     for (const ElementwiseKernel<Fn>& k : list)
       if (k.isa == candidate) return k;
     if (candidate == Isa::scalar) break;
   }
-  frost::detail::throw_error("select_elementwise_kernel", "no scalar kernel in the list");  // unreachable
+  frost::detail::throw_error("select_elementwise_kernel",
+                             "no scalar kernel in the list");  // unreachable
 }
 
 }  // namespace frost::kernels

@@ -20,22 +20,27 @@ enum class UnaryOp { hardswish, hardsigmoid, sigmoid, tanh };
 // PyTorch's float definitions.
 inline float unary_op(UnaryOp op, float x) {
   switch (op) {
-    case UnaryOp::hardswish: return x * std::min(std::max(x + 3.0f, 0.0f), 6.0f) / 6.0f;
-    case UnaryOp::hardsigmoid: return std::min(std::max(x + 3.0f, 0.0f), 6.0f) / 6.0f;
-    case UnaryOp::sigmoid: return 1.0f / (1.0f + std::exp(-x));
-    case UnaryOp::tanh: return std::tanh(x);
+    case UnaryOp::hardswish:
+      return x * std::min(std::max(x + 3.0f, 0.0f), 6.0f) / 6.0f;
+    case UnaryOp::hardsigmoid:
+      return std::min(std::max(x + 3.0f, 0.0f), 6.0f) / 6.0f;
+    case UnaryOp::sigmoid:
+      return 1.0f / (1.0f + std::exp(-x));
+    case UnaryOp::tanh:
+      return std::tanh(x);
   }
   return x;
 }
 
 template <class F>
-inline LookupTable make_lookup_table(F&& f, const QuantizationParams& input, const QuantizationParams& output) {
+inline LookupTable make_lookup_table(F&& f, const QuantizationParams& input,
+                                     const QuantizationParams& output) {
   check_quantization_params(input, "make_lookup_table", "input");
   check_quantization_params(output, "make_lookup_table", "output");
   LookupTable table{};
   for (int q = 0; q < 256; ++q)
-    table[static_cast<std::size_t>(q)] =
-        quantize_u8(static_cast<float>(f(dequantize_u8(static_cast<std::uint8_t>(q), input))), output);
+    table[static_cast<std::size_t>(q)] = quantize_u8(
+        static_cast<float>(f(dequantize_u8(static_cast<std::uint8_t>(q), input))), output);
   return table;
 }
 

@@ -24,7 +24,8 @@ struct ClampRound {
 
 FROST_ALWAYS_INLINE ClampRound make_clamp_round(const OutputQuantization& o) {
   return {vdupq_n_f32(static_cast<float>(std::int32_t{o.output_min} - o.zero_point)),
-          vdupq_n_f32(static_cast<float>(std::int32_t{o.output_max} - o.zero_point)), vdupq_n_s32(o.zero_point)};
+          vdupq_n_f32(static_cast<float>(std::int32_t{o.output_max} - o.zero_point)),
+          vdupq_n_s32(o.zero_point)};
 }
 
 FROST_ALWAYS_INLINE int32x4_t clamp_round4(float32x4_t y, const ClampRound& c) {
@@ -39,19 +40,21 @@ FROST_ALWAYS_INLINE uint8x8_t narrow8(int32x4_t lo, int32x4_t hi) {
 // q - zero_point of 8 codes as two float32x4 halves.
 FROST_ALWAYS_INLINE void centered8(const std::uint8_t* p, std::int16_t zero_point, float32x4_t& lo,
                                    float32x4_t& hi) {
-  const int16x8_t q = vsubq_s16(vreinterpretq_s16_u16(vmovl_u8(vld1_u8(p))), vdupq_n_s16(zero_point));
+  const int16x8_t q =
+      vsubq_s16(vreinterpretq_s16_u16(vmovl_u8(vld1_u8(p))), vdupq_n_s16(zero_point));
   lo = vcvtq_f32_s32(vmovl_s16(vget_low_s16(q)));
   hi = vcvtq_f32_s32(vmovl_high_s16(q));
 }
 
 }  // namespace neon_detail
 
-inline void vadd_neon(std::size_t n, const std::uint8_t* a, const std::uint8_t* b, std::uint8_t* out,
-                      const AddParams& p) {
+inline void vadd_neon(std::size_t n, const std::uint8_t* a, const std::uint8_t* b,
+                      std::uint8_t* out, const AddParams& p) {
   using namespace neon_detail;
   const float32x4_t ma = vdupq_n_f32(p.a_multiplier), mb = vdupq_n_f32(p.b_multiplier);
   const ClampRound cr = make_clamp_round(p.output);
-  const auto za = static_cast<std::int16_t>(p.a_zero_point), zb = static_cast<std::int16_t>(p.b_zero_point);
+  const auto za = static_cast<std::int16_t>(p.a_zero_point),
+             zb = static_cast<std::int16_t>(p.b_zero_point);
   std::size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     float32x4_t a_lo, a_hi, b_lo, b_hi;
@@ -64,7 +67,8 @@ inline void vadd_neon(std::size_t n, const std::uint8_t* a, const std::uint8_t* 
   vadd_scalar(n - i, a + i, b + i, out + i, p);
 }
 
-inline void vquantize_neon(std::size_t n, const float* x, std::uint8_t* out, const QuantizationParams& p) {
+inline void vquantize_neon(std::size_t n, const float* x, std::uint8_t* out,
+                           const QuantizationParams& p) {
   using namespace neon_detail;
   const float32x4_t scale = vdupq_n_f32(p.scale);
   const ClampRound cr = make_clamp_round(full_range(p.zero_point));
@@ -77,7 +81,8 @@ inline void vquantize_neon(std::size_t n, const float* x, std::uint8_t* out, con
   vquantize_scalar(n - i, x + i, out + i, p);
 }
 
-inline void vdequantize_neon(std::size_t n, const std::uint8_t* q, float* out, const QuantizationParams& p) {
+inline void vdequantize_neon(std::size_t n, const std::uint8_t* q, float* out,
+                             const QuantizationParams& p) {
   using namespace neon_detail;
   const float32x4_t scale = vdupq_n_f32(p.scale);
   std::size_t i = 0;

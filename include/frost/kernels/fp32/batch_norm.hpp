@@ -2,7 +2,8 @@
 // Batch normalisation over NCHW data (per channel, statistics over N, H and W), PyTorch's
 // formulas exactly. With M = N * H * W values per channel:
 //
-//   training:  mean = sum(x) / M, var = sum((x - mean)^2) / M (biased), invstd = 1 / sqrt(var + eps)
+//   training:  mean = sum(x) / M, var = sum((x - mean)^2) / M (biased), invstd = 1 / sqrt(var +
+//   eps)
 //              running_mean = (1 - momentum) * running_mean + momentum * mean
 //              running_var  = (1 - momentum) * running_var  + momentum * var * M / (M - 1)
 //   eval:      mean, var = running statistics
@@ -53,7 +54,8 @@ inline T weight_at(const T* weight, std::int64_t c) {
 
 // y[c] = x[c] * scale + shift, plane by plane.
 template <class T>
-inline void scale_shift_channel(const BatchNormShape& s, std::int64_t c, const T* x, T scale, T shift, T* y) {
+inline void scale_shift_channel(const BatchNormShape& s, std::int64_t c, const T* x, T scale,
+                                T shift, T* y) {
   for (std::int64_t n = 0; n < s.batch; ++n) {
     const std::int64_t base = (n * s.channels + c) * s.plane;
     for (std::int64_t i = 0; i < s.plane; ++i) y[base + i] = x[base + i] * scale + shift;
@@ -64,19 +66,20 @@ inline void scale_shift_channel(const BatchNormShape& s, std::int64_t c, const T
 
 inline void check_batch_norm_shape(const BatchNormShape& s, const char* op) {
   FROST_CHECK(s.batch >= 0 && s.channels >= 1 && s.plane >= 0, op,
-              "expected batch >= 0, channels >= 1 and H * W >= 0, got batch ", s.batch, ", channels ",
-              s.channels, ", H * W ", s.plane);
+              "expected batch >= 0, channels >= 1 and H * W >= 0, got batch ", s.batch,
+              ", channels ", s.channels, ", H * W ", s.plane);
 }
 
 // Training forward: normalises with the batch statistics, writes save_mean[C] and
 // save_invstd[C] (for backward), and updates running_mean / running_var when not nullptr.
 template <class T>
-inline void batch_norm2d_forward_training(const BatchNormShape& s, const T* x, const T* weight, const T* bias,
-                                          T eps, T momentum, T* running_mean, T* running_var, T* y,
-                                          T* save_mean, T* save_invstd) {
+inline void batch_norm2d_forward_training(const BatchNormShape& s, const T* x, const T* weight,
+                                          const T* bias, T eps, T momentum, T* running_mean,
+                                          T* running_var, T* y, T* save_mean, T* save_invstd) {
   check_batch_norm_shape(s, "batch_norm2d");
-  FROST_CHECK(s.count() > 1, "batch_norm2d", "expected more than 1 value per channel when training, got input [",
-              s.batch, ", ", s.channels, ", H * W = ", s.plane, "]");
+  FROST_CHECK(s.count() > 1, "batch_norm2d",
+              "expected more than 1 value per channel when training, got input [", s.batch, ", ",
+              s.channels, ", H * W = ", s.plane, "]");
   const std::int64_t M = s.count();
   detail::for_channels(s, [&](std::int64_t lo, std::int64_t hi) {
     for (std::int64_t c = lo; c < hi; ++c) {
@@ -87,15 +90,19 @@ inline void batch_norm2d_forward_training(const BatchNormShape& s, const T* x, c
       // Two passes (deviations from the mean) rather than E[x^2] - mean^2, which cancels badly.
       double squares = 0;
       for (std::int64_t n = 0; n < s.batch; ++n)
-        squares += (detail::PlaneArray<T>(x + (n * s.channels + c) * s.plane, s.plane) - mean).square().sum();
+        squares += (detail::PlaneArray<T>(x + (n * s.channels + c) * s.plane, s.plane) - mean)
+                       .square()
+                       .sum();
       const double var = squares / static_cast<double>(M);
       const T invstd = static_cast<T>(1.0 / std::sqrt(var + static_cast<double>(eps)));
       save_mean[c] = mean;
       save_invstd[c] = invstd;
-      if (running_mean != nullptr) running_mean[c] = (1 - momentum) * running_mean[c] + momentum * mean;
+      if (running_mean != nullptr)
+        running_mean[c] = (1 - momentum) * running_mean[c] + momentum * mean;
       if (running_var != nullptr)
-        running_var[c] = (1 - momentum) * running_var[c] +
-                         momentum * static_cast<T>(var * static_cast<double>(M) / static_cast<double>(M - 1));
+        running_var[c] =
+            (1 - momentum) * running_var[c] +
+            momentum * static_cast<T>(var * static_cast<double>(M) / static_cast<double>(M - 1));
       const T scale = detail::weight_at(weight, c) * invstd;
       const T shift = (bias != nullptr ? bias[c] : T(0)) - mean * scale;
       detail::scale_shift_channel(s, c, x, scale, shift, y);
@@ -105,8 +112,9 @@ inline void batch_norm2d_forward_training(const BatchNormShape& s, const T* x, c
 
 // Eval forward: normalises with the given running statistics.
 template <class T>
-inline void batch_norm2d_forward_inference(const BatchNormShape& s, const T* x, const T* weight, const T* bias,
-                                           const T* running_mean, const T* running_var, T eps, T* y) {
+inline void batch_norm2d_forward_inference(const BatchNormShape& s, const T* x, const T* weight,
+                                           const T* bias, const T* running_mean,
+                                           const T* running_var, T eps, T* y) {
   check_batch_norm_shape(s, "batch_norm2d");
   detail::for_channels(s, [&](std::int64_t lo, std::int64_t hi) {
     for (std::int64_t c = lo; c < hi; ++c) {
@@ -122,9 +130,9 @@ inline void batch_norm2d_forward_inference(const BatchNormShape& s, const T* x, 
 // forward, or the running mean and 1 / sqrt(running_var + eps) in eval. Any of grad_input,
 // grad_weight, grad_bias may be nullptr; the others are overwritten.
 template <class T>
-inline void batch_norm2d_backward(const BatchNormShape& s, const T* grad_output, const T* x, const T* weight,
-                                  const T* mean, const T* invstd, bool training, T* grad_input, T* grad_weight,
-                                  T* grad_bias) {
+inline void batch_norm2d_backward(const BatchNormShape& s, const T* grad_output, const T* x,
+                                  const T* weight, const T* mean, const T* invstd, bool training,
+                                  T* grad_input, T* grad_weight, T* grad_bias) {
   check_batch_norm_shape(s, "batch_norm2d_backward");
   const double M = static_cast<double>(s.count());
   detail::for_channels(s, [&](std::int64_t lo, std::int64_t hi) {

@@ -35,12 +35,15 @@ namespace detail {
 // Elements of one thread's column buffer: small enough to stay in L2 next to the weights.
 inline constexpr std::int64_t kColumnBufferElements = std::int64_t(1) << 17;
 
-inline std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+inline std::int64_t ceil_div(std::int64_t a, std::int64_t b) {
+  return (a + b - 1) / b;
+}
 
 // How many pieces to cut `extent` into so that `units` independent units times the pieces feed
 // every thread and one piece (`elements_per_index * extent / pieces` buffer elements) stays
 // within the column budget.
-inline std::int64_t piece_count(std::int64_t extent, std::int64_t units, std::int64_t elements_per_index) {
+inline std::int64_t piece_count(std::int64_t extent, std::int64_t units,
+                                std::int64_t elements_per_index) {
   const std::int64_t for_threads = ceil_div(num_threads(), std::max<std::int64_t>(units, 1));
   const std::int64_t for_cache = ceil_div(elements_per_index * extent, kColumnBufferElements);
   return std::clamp<std::int64_t>(std::max(for_threads, for_cache), 1, extent);
@@ -49,7 +52,8 @@ inline std::int64_t piece_count(std::int64_t extent, std::int64_t units, std::in
 }  // namespace detail
 
 template <class T>
-inline void conv2d_forward(const Conv2dGeometry& g, const T* input, const T* weight, const T* bias, T* output) {
+inline void conv2d_forward(const Conv2dGeometry& g, const T* input, const T* weight, const T* bias,
+                           T* output) {
   check_conv2d_geometry(g, "conv2d_forward");
   if (g.batch == 0) return;
   if (g.is_depthwise()) return depthwise_conv2d_forward(g, input, weight, bias, output);
@@ -129,7 +133,8 @@ inline void conv2d_backward_bias(const Conv2dGeometry& g, const T* grad_output, 
                    T sum = 0;
                    for (std::int64_t n = 0; n < g.batch; ++n)
                      sum += Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(
-                                grad_output + (n * OC + oc) * P, P).sum();
+                                grad_output + (n * OC + oc) * P, P)
+                                .sum();
                    grad_bias[oc] = sum;
                  }
                });
@@ -146,7 +151,8 @@ inline void conv2d_backward_weight(const Conv2dGeometry& g, const T* input, cons
     if (grad_bias != nullptr) std::fill(grad_bias, grad_bias + g.out_channels, T(0));
     return;
   }
-  if (g.is_depthwise()) return depthwise_conv2d_backward_weight(g, input, grad_output, grad_weight, grad_bias);
+  if (g.is_depthwise())
+    return depthwise_conv2d_backward_weight(g, input, grad_output, grad_weight, grad_bias);
   if (grad_bias != nullptr) conv2d_backward_bias(g, grad_output, grad_bias);
 
   const std::int64_t G = g.groups, Cg = g.in_channels_per_group(), OCg = g.out_channels_per_group();
@@ -176,7 +182,9 @@ inline void conv2d_backward_weight(const Conv2dGeometry& g, const T* input, cons
           gw.noalias() += go * matrix_map(image + c0 * HW, c1 - c0, HW, HW).transpose();
         } else {
           im2col(g, image, c0, c1, 0, P, columns.data(), P);
-          gw.noalias() += go * matrix_map(static_cast<const T*>(columns.data()), (c1 - c0) * KA, P, P).transpose();
+          gw.noalias() +=
+              go *
+              matrix_map(static_cast<const T*>(columns.data()), (c1 - c0) * KA, P, P).transpose();
         }
       }
     }

@@ -28,13 +28,16 @@ struct Conv2dGeometry {
   // 0 when the dilated kernel does not fit the padded input (C++ division truncates toward
   // zero, so the negative case needs its own branch).
   std::int64_t output_height() const {
-    return output_extent(input_height, kernel_height, stride_height, padding_height, dilation_height);
+    return output_extent(input_height, kernel_height, stride_height, padding_height,
+                         dilation_height);
   }
   std::int64_t output_width() const {
     return output_extent(input_width, kernel_width, stride_width, padding_width, dilation_width);
   }
-  static std::int64_t output_extent(std::int64_t input, int kernel, int stride, int padding, int dilation) {
-    const std::int64_t room = input + 2 * std::int64_t{padding} - std::int64_t{dilation} * (kernel - 1) - 1;
+  static std::int64_t output_extent(std::int64_t input, int kernel, int stride, int padding,
+                                    int dilation) {
+    const std::int64_t room =
+        input + 2 * std::int64_t{padding} - std::int64_t{dilation} * (kernel - 1) - 1;
     return room < 0 || stride < 1 ? 0 : room / stride + 1;
   }
   std::int64_t in_channels_per_group() const { return in_channels / groups; }
@@ -42,10 +45,14 @@ struct Conv2dGeometry {
   std::int64_t kernel_area() const { return std::int64_t{kernel_height} * kernel_width; }
   std::int64_t input_plane() const { return input_height * input_width; }
   std::int64_t output_plane() const { return output_height() * output_width(); }
-  std::int64_t weight_numel() const { return out_channels * in_channels_per_group() * kernel_area(); }
+  std::int64_t weight_numel() const {
+    return out_channels * in_channels_per_group() * kernel_area();
+  }
 
   // One filter per channel (PyTorch's groups == in_channels == out_channels).
-  bool is_depthwise() const { return groups == in_channels && out_channels == in_channels && groups > 1; }
+  bool is_depthwise() const {
+    return groups == in_channels && out_channels == in_channels && groups > 1;
+  }
   // A plain matrix product per image: no window, no padding, no subsampling.
   bool is_pointwise() const {
     return kernel_height == 1 && kernel_width == 1 && stride_height == 1 && stride_width == 1 &&
@@ -75,8 +82,9 @@ inline void check_conv2d_geometry(const Conv2dGeometry& g, const char* op) {
               g.padding_height, ", ", g.padding_width, ")");
   FROST_CHECK(g.output_height() >= 1 && g.output_width() >= 1, op, "kernel ", g.kernel_height, "x",
               g.kernel_width, " with dilation (", g.dilation_height, ", ", g.dilation_width,
-              ") does not fit the padded input ", g.input_height + 2 * std::int64_t{g.padding_height},
-              "x", g.input_width + 2 * std::int64_t{g.padding_width});
+              ") does not fit the padded input ",
+              g.input_height + 2 * std::int64_t{g.padding_height}, "x",
+              g.input_width + 2 * std::int64_t{g.padding_width});
 }
 
 }  // namespace frost::kernels::fp32

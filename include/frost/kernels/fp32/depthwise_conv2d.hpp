@@ -34,14 +34,17 @@ namespace detail {
 // The phase-split, zero-padded plane described above, and the output grid that shares its width.
 struct PhasedPlane {
   std::int64_t row_phases, column_phases;  // stride_h, stride_w
-  std::int64_t rows, columns;              // of one sub-plane: ceil(padded height / sh), ceil(padded width / sw)
+  std::int64_t rows,
+      columns;  // of one sub-plane: ceil(padded height / sh), ceil(padded width / sw)
   std::int64_t output_height, output_width;
 
   explicit PhasedPlane(const Conv2dGeometry& g)
       : row_phases(g.stride_height),
         column_phases(g.stride_width),
-        rows((g.input_height + 2 * std::int64_t{g.padding_height} + g.stride_height - 1) / g.stride_height),
-        columns((g.input_width + 2 * std::int64_t{g.padding_width} + g.stride_width - 1) / g.stride_width),
+        rows((g.input_height + 2 * std::int64_t{g.padding_height} + g.stride_height - 1) /
+             g.stride_height),
+        columns((g.input_width + 2 * std::int64_t{g.padding_width} + g.stride_width - 1) /
+                g.stride_width),
         output_height(g.output_height()),
         output_width(g.output_width()) {}
 
@@ -54,7 +57,8 @@ struct PhasedPlane {
   }
   // Offset, within its sub-plane, of what tap (ky, kx) reads for output (0, 0).
   std::int64_t tap_shift(const Conv2dGeometry& g, int ky, int kx) const {
-    return (std::int64_t{ky} * g.dilation_height / row_phases) * columns + std::int64_t{kx} * g.dilation_width / column_phases;
+    return (std::int64_t{ky} * g.dilation_height / row_phases) * columns +
+           std::int64_t{kx} * g.dilation_width / column_phases;
   }
   std::int64_t tap_sub_plane(const Conv2dGeometry& g, int ky, int kx) const {
     return sub_plane_offset(std::int64_t{ky} * g.dilation_height % row_phases,
@@ -78,7 +82,8 @@ inline void for_each_input_run(const Conv2dGeometry& g, const PhasedPlane& p, Fn
     if (q1 <= q0) continue;
     for (std::int64_t iy = 0; iy < g.input_height; ++iy) {
       const std::int64_t row = iy + ph;
-      fn(p.sub_plane_offset(row % sh, cp) + (row / sh) * p.columns + q0, iy * W + q0 * sw + cp - pw, q1 - q0);
+      fn(p.sub_plane_offset(row % sh, cp) + (row / sh) * p.columns + q0, iy * W + q0 * sw + cp - pw,
+         q1 - q0);
     }
   }
 }
@@ -120,8 +125,8 @@ inline void store_phased(const Conv2dGeometry& g, const PhasedPlane& p, const T*
 // out[f] = init + sum_t weights[t] * sources[t][f] for f < n. kTaps > 0 unrolls the taps and keeps
 // each output vector in registers; kTaps == 0 handles any count, one pass over out per tap.
 template <int kTaps, class T>
-inline void accumulate_taps(const T* const* sources, const T* weights, int taps, T init, std::int64_t n,
-                            T* __restrict out) {
+inline void accumulate_taps(const T* const* sources, const T* weights, int taps, T init,
+                            std::int64_t n, T* __restrict out) {
   if constexpr (kTaps > 0) {
     std::array<const T*, kTaps> src;
     std::array<T, kTaps> w;
@@ -146,12 +151,17 @@ inline void accumulate_taps(const T* const* sources, const T* weights, int taps,
 }
 
 template <class T>
-inline void accumulate_any_taps(const T* const* sources, const T* weights, int taps, T init, std::int64_t n, T* out) {
+inline void accumulate_any_taps(const T* const* sources, const T* weights, int taps, T init,
+                                std::int64_t n, T* out) {
   switch (taps) {
-    case 4: return accumulate_taps<4>(sources, weights, taps, init, n, out);
-    case 9: return accumulate_taps<9>(sources, weights, taps, init, n, out);
-    case 25: return accumulate_taps<25>(sources, weights, taps, init, n, out);
-    default: return accumulate_taps<0>(sources, weights, taps, init, n, out);
+    case 4:
+      return accumulate_taps<4>(sources, weights, taps, init, n, out);
+    case 9:
+      return accumulate_taps<9>(sources, weights, taps, init, n, out);
+    case 25:
+      return accumulate_taps<25>(sources, weights, taps, init, n, out);
+    default:
+      return accumulate_taps<0>(sources, weights, taps, init, n, out);
   }
 }
 
@@ -160,12 +170,12 @@ inline void accumulate_any_taps(const T* const* sources, const T* weights, int t
 inline constexpr std::int64_t kMinPairedRowWidth = 32;
 
 // The same sum for a full K x K kernel whose tap rows are `row_stride` apart (stride_h and
-// dilation_h 1): out[r * Q + f] = init + sum_{ky, kx} w[ky * K + kx] * column_bases[kx][(r + ky) * Q + f]
-// for r < rows, f < Q = row_stride. Two output rows at a time share K - 1 of their K + 1 input
-// rows, which cuts the loads per multiply-add from 1 to (K + 1) / 2K.
+// dilation_h 1): out[r * Q + f] = init + sum_{ky, kx} w[ky * K + kx] * column_bases[kx][(r + ky) *
+// Q + f] for r < rows, f < Q = row_stride. Two output rows at a time share K - 1 of their K + 1
+// input rows, which cuts the loads per multiply-add from 1 to (K + 1) / 2K.
 template <int K, class T>
-inline void accumulate_rows_kxk(const T* const* column_bases, std::int64_t row_stride, const T* weights, T init,
-                                std::int64_t rows, T* __restrict out) {
+inline void accumulate_rows_kxk(const T* const* column_bases, std::int64_t row_stride,
+                                const T* weights, T init, std::int64_t rows, T* __restrict out) {
   const std::int64_t Q = row_stride;
   std::array<T, K * K> w;
   for (int t = 0; t < K * K; ++t) w[t] = weights[t];
@@ -230,15 +240,16 @@ inline void check_depthwise(const Conv2dGeometry& g, const char* op) {
 
 // Planes per parallel task: enough work to be worth waking a thread.
 inline std::int64_t plane_grain(const Conv2dGeometry& g) {
-  return std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(1, g.output_plane() * g.kernel_area()));
+  return std::max<std::int64_t>(
+      1, 16384 / std::max<std::int64_t>(1, g.output_plane() * g.kernel_area()));
 }
 
 }  // namespace detail
 
 // output[n, c] = bias[c] + input[n, c] (*) weight[c]; weight [C, 1, KH, KW], bias [C] or nullptr.
 template <class T>
-inline void depthwise_conv2d_forward(const Conv2dGeometry& g, const T* input, const T* weight, const T* bias,
-                                     T* output) {
+inline void depthwise_conv2d_forward(const Conv2dGeometry& g, const T* input, const T* weight,
+                                     const T* bias, T* output) {
   detail::check_depthwise(g, "depthwise_conv2d_forward");
   const std::int64_t C = g.in_channels, OH = g.output_height(), OW = g.output_width();
   const int taps = static_cast<int>(g.kernel_area());
@@ -248,8 +259,8 @@ inline void depthwise_conv2d_forward(const Conv2dGeometry& g, const T* input, co
   // 3x3 and 5x5 with unit vertical stride and dilation pair output rows (accumulate_rows_kxk)
   // when rows are wide enough for the vector loop; narrow planes do better as one flat run.
   const int square = g.kernel_height == g.kernel_width ? g.kernel_height : 0;
-  const bool row_pairs = g.stride_height == 1 && g.dilation_height == 1 && (square == 3 || square == 5) &&
-                         Q >= detail::kMinPairedRowWidth;
+  const bool row_pairs = g.stride_height == 1 && g.dilation_height == 1 &&
+                         (square == 3 || square == 5) && Q >= detail::kMinPairedRowWidth;
   parallel_for(0, g.batch * C, detail::plane_grain(g), [&](std::int64_t lo, std::int64_t hi) {
     // Row pairs compute whole Q-wide grid rows, reading up to Q entries past the last sub-plane.
     std::vector<T> buffer(static_cast<std::size_t>(phased.size() + Q));
@@ -266,13 +277,15 @@ inline void depthwise_conv2d_forward(const Conv2dGeometry& g, const T* input, co
       T* out = output + plane * OH * OW;
       T* target = grid_is_output ? out : grid.data();
       if (row_pairs && square == 3)
-        detail::accumulate_rows_kxk<3>(sources.data(), Q, w, b, OH, target);  // sources[kx]: row 0 of column kx
+        detail::accumulate_rows_kxk<3>(sources.data(), Q, w, b, OH,
+                                       target);  // sources[kx]: row 0 of column kx
       else if (row_pairs && square == 5)
         detail::accumulate_rows_kxk<5>(sources.data(), Q, w, b, OH, target);
       else
         detail::accumulate_any_taps(sources.data(), w, taps, b, phased.run(), target);
       if (!grid_is_output)
-        for (std::int64_t oy = 0; oy < OH; ++oy) std::copy_n(grid.data() + oy * Q, OW, out + oy * OW);
+        for (std::int64_t oy = 0; oy < OH; ++oy)
+          std::copy_n(grid.data() + oy * Q, OW, out + oy * OW);
     }
   });
 }
@@ -283,8 +296,8 @@ inline void depthwise_conv2d_forward(const Conv2dGeometry& g, const T* input, co
 // sub-plane, so it is the same tap accumulation over the output-gradient grid placed after a
 // zero margin of max shift entries (and zero-extended past its end).
 template <class T>
-inline void depthwise_conv2d_backward_input(const Conv2dGeometry& g, const T* grad_output, const T* weight,
-                                            T* grad_input) {
+inline void depthwise_conv2d_backward_input(const Conv2dGeometry& g, const T* grad_output,
+                                            const T* weight, T* grad_input) {
   detail::check_depthwise(g, "depthwise_conv2d_backward_input");
   const std::int64_t C = g.in_channels, OH = g.output_height(), OW = g.output_width();
   const int taps = static_cast<int>(g.kernel_area());
@@ -295,11 +308,12 @@ inline void depthwise_conv2d_backward_input(const Conv2dGeometry& g, const T* gr
   std::vector<std::vector<int>> taps_of(static_cast<std::size_t>(sub_planes));
   for (int ky = 0; ky < g.kernel_height; ++ky)
     for (int kx = 0; kx < g.kernel_width; ++kx)
-      taps_of[static_cast<std::size_t>(phased.tap_sub_plane(g, ky, kx) / phased.sub_plane())].push_back(
-          ky * g.kernel_width + kx);
+      taps_of[static_cast<std::size_t>(phased.tap_sub_plane(g, ky, kx) / phased.sub_plane())]
+          .push_back(ky * g.kernel_width + kx);
   const std::int64_t Q = phased.columns;
   const bool row_pairs = g.stride_height == 1 && g.stride_width == 1 && g.dilation_height == 1 &&
-                         g.kernel_height == g.kernel_width && (g.kernel_height == 3 || g.kernel_height == 5) &&
+                         g.kernel_height == g.kernel_width &&
+                         (g.kernel_height == 3 || g.kernel_height == 5) &&
                          Q >= detail::kMinPairedRowWidth;
   parallel_for(0, g.batch * C, detail::plane_grain(g), [&](std::int64_t lo, std::int64_t hi) {
     std::vector<T> buffer(static_cast<std::size_t>(phased.size()));
@@ -315,14 +329,17 @@ inline void depthwise_conv2d_backward_input(const Conv2dGeometry& g, const T* gr
         // kernel rows from the bottom (ky' = K - 1 - ky) makes that the forward's form.
         const int K = g.kernel_height;
         for (int kx = 0; kx < K; ++kx)
-          sources[static_cast<std::size_t>(kx)] = grid.data() + margin - (K - 1) * Q - phased.tap_shift(g, 0, kx);
+          sources[static_cast<std::size_t>(kx)] =
+              grid.data() + margin - (K - 1) * Q - phased.tap_shift(g, 0, kx);
         for (int ky = 0; ky < K; ++ky)
           for (int kx = 0; kx < K; ++kx)
             weights[static_cast<std::size_t>(ky * K + kx)] = w[(K - 1 - ky) * K + kx];
         if (K == 3)
-          detail::accumulate_rows_kxk<3>(sources.data(), Q, weights.data(), T(0), phased.rows, buffer.data());
+          detail::accumulate_rows_kxk<3>(sources.data(), Q, weights.data(), T(0), phased.rows,
+                                         buffer.data());
         else
-          detail::accumulate_rows_kxk<5>(sources.data(), Q, weights.data(), T(0), phased.rows, buffer.data());
+          detail::accumulate_rows_kxk<5>(sources.data(), Q, weights.data(), T(0), phased.rows,
+                                         buffer.data());
         detail::store_phased(g, phased, buffer.data(), grad_input + plane * g.input_plane());
         continue;
       }
@@ -333,8 +350,9 @@ inline void depthwise_conv2d_backward_input(const Conv2dGeometry& g, const T* gr
           sources[i] = grid.data() + margin - phased.tap_shift(g, ky, kx);
           weights[i] = w[list[i]];
         }
-        detail::accumulate_any_taps(sources.data(), weights.data(), static_cast<int>(list.size()), T(0),
-                                    phased.sub_plane(), buffer.data() + s * phased.sub_plane());
+        detail::accumulate_any_taps(sources.data(), weights.data(), static_cast<int>(list.size()),
+                                    T(0), phased.sub_plane(),
+                                    buffer.data() + s * phased.sub_plane());
       }
       detail::store_phased(g, phased, buffer.data(), grad_input + plane * g.input_plane());
     }
@@ -345,40 +363,42 @@ inline void depthwise_conv2d_backward_input(const Conv2dGeometry& g, const T* gr
 // grad_bias[c] (nullptr to skip) = the sum of grad_output[:, c]. Both overwritten. Each channel is
 // reduced by one thread in a fixed order, so results do not depend on the thread count.
 template <class T>
-inline void depthwise_conv2d_backward_weight(const Conv2dGeometry& g, const T* input, const T* grad_output,
-                                             T* grad_weight, T* grad_bias) {
+inline void depthwise_conv2d_backward_weight(const Conv2dGeometry& g, const T* input,
+                                             const T* grad_output, T* grad_weight, T* grad_bias) {
   detail::check_depthwise(g, "depthwise_conv2d_backward_weight");
   const std::int64_t C = g.in_channels, OH = g.output_height(), OW = g.output_width();
   const std::int64_t taps = g.kernel_area();
   const detail::PhasedPlane phased(g);
-  parallel_for(0, C, std::max<std::int64_t>(1, detail::plane_grain(g) / std::max<std::int64_t>(1, g.batch)),
-               [&](std::int64_t lo, std::int64_t hi) {
-    std::vector<T> buffer(static_cast<std::size_t>(phased.size()));
-    std::vector<T> grid(static_cast<std::size_t>(phased.run()));
-    std::vector<T> sums(static_cast<std::size_t>(taps));
-    for (std::int64_t c = lo; c < hi; ++c) {
-      std::fill(sums.begin(), sums.end(), T(0));
-      T bias_sum = 0;
-      for (std::int64_t n = 0; n < g.batch; ++n) {
-        const std::int64_t plane = n * C + c;
-        detail::load_phased(g, phased, input + plane * g.input_plane(), buffer.data());
-        // The grid's dropped columns must be zero so they add nothing to the dot products.
-        for (std::int64_t oy = 0; oy < OH; ++oy) {
-          T* row = grid.data() + oy * phased.columns;
-          std::copy_n(grad_output + plane * OH * OW + oy * OW, OW, row);
-          if (oy + 1 < OH) std::fill(row + OW, row + phased.columns, T(0));
+  parallel_for(
+      0, C, std::max<std::int64_t>(1, detail::plane_grain(g) / std::max<std::int64_t>(1, g.batch)),
+      [&](std::int64_t lo, std::int64_t hi) {
+        std::vector<T> buffer(static_cast<std::size_t>(phased.size()));
+        std::vector<T> grid(static_cast<std::size_t>(phased.run()));
+        std::vector<T> sums(static_cast<std::size_t>(taps));
+        for (std::int64_t c = lo; c < hi; ++c) {
+          std::fill(sums.begin(), sums.end(), T(0));
+          T bias_sum = 0;
+          for (std::int64_t n = 0; n < g.batch; ++n) {
+            const std::int64_t plane = n * C + c;
+            detail::load_phased(g, phased, input + plane * g.input_plane(), buffer.data());
+            // The grid's dropped columns must be zero so they add nothing to the dot products.
+            for (std::int64_t oy = 0; oy < OH; ++oy) {
+              T* row = grid.data() + oy * phased.columns;
+              std::copy_n(grad_output + plane * OH * OW + oy * OW, OW, row);
+              if (oy + 1 < OH) std::fill(row + OW, row + phased.columns, T(0));
+            }
+            for (int ky = 0, t = 0; ky < g.kernel_height; ++ky)
+              for (int kx = 0; kx < g.kernel_width; ++kx, ++t)
+                sums[static_cast<std::size_t>(t)] += detail::dot_lanes(
+                    grid.data(), buffer.data() + phased.tap_base(g, ky, kx), phased.run());
+            if (grad_bias != nullptr)
+              for (std::int64_t i = 0; i < OH * OW; ++i)
+                bias_sum += grad_output[plane * OH * OW + i];
+          }
+          std::copy(sums.begin(), sums.end(), grad_weight + c * taps);
+          if (grad_bias != nullptr) grad_bias[c] = bias_sum;
         }
-        for (int ky = 0, t = 0; ky < g.kernel_height; ++ky)
-          for (int kx = 0; kx < g.kernel_width; ++kx, ++t)
-            sums[static_cast<std::size_t>(t)] +=
-                detail::dot_lanes(grid.data(), buffer.data() + phased.tap_base(g, ky, kx), phased.run());
-        if (grad_bias != nullptr)
-          for (std::int64_t i = 0; i < OH * OW; ++i) bias_sum += grad_output[plane * OH * OW + i];
-      }
-      std::copy(sums.begin(), sums.end(), grad_weight + c * taps);
-      if (grad_bias != nullptr) grad_bias[c] = bias_sum;
-    }
-  });
+      });
 }
 
 }  // namespace frost::kernels::fp32

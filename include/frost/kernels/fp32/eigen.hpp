@@ -29,7 +29,8 @@ template <class T>
 using ConstMatrixMap = Eigen::Map<const RowMajorMatrix<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
 
 template <class T>
-inline MatrixMap<T> matrix_map(T* data, std::int64_t rows, std::int64_t cols, std::int64_t row_stride) {
+inline MatrixMap<T> matrix_map(T* data, std::int64_t rows, std::int64_t cols,
+                               std::int64_t row_stride) {
   return MatrixMap<T>(data, rows, cols, Eigen::OuterStride<>(row_stride));
 }
 template <class T>

@@ -94,11 +94,18 @@ struct OutputStage {
 
 inline OutputStage output_stage(const GemmTileArgs& args) {
   const OutputQuantization& out = args.output;
-  return {args.c, args.c_stride_bytes, args.c32, args.c32_stride, args.scales,
-          args.per_channel_scales, !args.scales_below_one,
+  return {args.c,
+          args.c_stride_bytes,
+          args.c32,
+          args.c32_stride,
+          args.scales,
+          args.per_channel_scales,
+          !args.scales_below_one,
           static_cast<float>(out.output_min - out.zero_point),
           static_cast<float>(out.output_max - out.zero_point),
-          static_cast<std::int16_t>(out.zero_point), out.output_min, out.output_max};
+          static_cast<std::int16_t>(out.zero_point),
+          out.output_min,
+          out.output_max};
 }
 
 FROST_TARGET_AVX2 FROST_ALWAYS_INLINE __m256i round_scaled(const OutputStage& out, __m256i acc,
@@ -122,7 +129,8 @@ FROST_TARGET_AVX2 FROST_ALWAYS_INLINE void store_row_u8(const OutputStage& out,
   __m256i q1 = _mm256_setzero_si256();
   if constexpr (NR > 1) q1 = round_scaled(out, acc[1], scale[1]);
   // Per 128-bit lane: [q0 cols 0-3 | q1 cols 0-3] (lane 0), [q0 cols 4-7 | q1 cols 4-7] (lane 1).
-  const __m256i q16 = _mm256_adds_epi16(_mm256_packs_epi32(q0, q1), _mm256_set1_epi16(out.zero_point));
+  const __m256i q16 =
+      _mm256_adds_epi16(_mm256_packs_epi32(q0, q1), _mm256_set1_epi16(out.zero_point));
   const __m256i q8 = _mm256_packus_epi16(q16, q16);
   const __m128i bytes = _mm256_castsi256_si128(
       _mm256_permutevar8x32_epi32(q8, _mm256_setr_epi32(0, 4, 1, 5, 0, 0, 0, 0)));
@@ -140,8 +148,8 @@ FROST_TARGET_AVX2 FROST_ALWAYS_INLINE void store_row_u8(const OutputStage& out,
 template <int MR, int NR, int... R>
 FROST_TARGET_AVX2 FROST_ALWAYS_INLINE void store_rows_u8(const OutputStage& out,
                                                          const __m256i (&acc)[MR][NR],
-                                                         const __m256 (&scale)[NR],
-                                                         std::uint8_t* c, std::int64_t valid,
+                                                         const __m256 (&scale)[NR], std::uint8_t* c,
+                                                         std::int64_t valid,
                                                          std::integer_sequence<int, R...>) {
   (store_row_u8<NR>(out, acc[R], scale, c + R * out.c_stride_bytes, valid), ...);
 }
@@ -224,12 +232,24 @@ inline void run(const GemmTileArgs& args, std::int64_t m_begin, std::int64_t m_e
       widen_activations(args.a + (m + r) * args.a_stride_bytes, w.k(),
                         rows.data() + r * 2 * pair_stride);
     switch (count) {
-      case 6: panel<6>(w, out, rows.data(), pair_stride, m, block_begin, block_end); break;
-      case 5: panel<5>(w, out, rows.data(), pair_stride, m, block_begin, block_end); break;
-      case 4: panel<4>(w, out, rows.data(), pair_stride, m, block_begin, block_end); break;
-      case 3: panel<3>(w, out, rows.data(), pair_stride, m, block_begin, block_end); break;
-      case 2: panel<2>(w, out, rows.data(), pair_stride, m, block_begin, block_end); break;
-      default: panel<1>(w, out, rows.data(), pair_stride, m, block_begin, block_end); break;
+      case 6:
+        panel<6>(w, out, rows.data(), pair_stride, m, block_begin, block_end);
+        break;
+      case 5:
+        panel<5>(w, out, rows.data(), pair_stride, m, block_begin, block_end);
+        break;
+      case 4:
+        panel<4>(w, out, rows.data(), pair_stride, m, block_begin, block_end);
+        break;
+      case 3:
+        panel<3>(w, out, rows.data(), pair_stride, m, block_begin, block_end);
+        break;
+      case 2:
+        panel<2>(w, out, rows.data(), pair_stride, m, block_begin, block_end);
+        break;
+      default:
+        panel<1>(w, out, rows.data(), pair_stride, m, block_begin, block_end);
+        break;
     }
   }
 }

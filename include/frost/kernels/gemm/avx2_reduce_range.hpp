@@ -47,14 +47,15 @@ FROST_TARGET_AVX2 FROST_ALWAYS_INLINE void multiply_group(__m256i (&acc)[MR][NR]
                                                           const std::int8_t* wp, __m256i ones) {
   __m256i bv[NR];
 #pragma GCC unroll 2
-  for (int j = 0; j < NR; ++j) bv[j] = _mm256_load_si256(reinterpret_cast<const __m256i*>(wp + 32 * j));
+  for (int j = 0; j < NR; ++j)
+    bv[j] = _mm256_load_si256(reinterpret_cast<const __m256i*>(wp + 32 * j));
 #pragma GCC unroll 4
   for (int r = 0; r < MR; ++r) {
     const __m256i av = _mm256_set1_epi32(load_group(a[r] + k0, avail));
 #pragma GCC unroll 2
     for (int j = 0; j < NR; ++j)
-      acc[r][j] = _mm256_add_epi32(
-          acc[r][j], _mm256_madd_epi16(_mm256_maddubs_epi16(av, bv[j]), ones));
+      acc[r][j] =
+          _mm256_add_epi32(acc[r][j], _mm256_madd_epi16(_mm256_maddubs_epi16(av, bv[j]), ones));
   }
 }
 
@@ -103,10 +104,17 @@ FROST_TARGET_AVX2 inline void block_rows(const GemmTileArgs& args,
   std::int64_t m = m_begin;
   for (; m + kMaxRows <= m_end; m += kMaxRows) tile<kMaxRows, NR>(args, out, m, b);
   switch (m_end - m) {
-    case 3: tile<3, NR>(args, out, m, b); break;
-    case 2: tile<2, NR>(args, out, m, b); break;
-    case 1: tile<1, NR>(args, out, m, b); break;
-    default: break;
+    case 3:
+      tile<3, NR>(args, out, m, b);
+      break;
+    case 2:
+      tile<2, NR>(args, out, m, b);
+      break;
+    case 1:
+      tile<1, NR>(args, out, m, b);
+      break;
+    default:
+      break;
   }
 }
 

@@ -28,7 +28,9 @@ inline constexpr PackedLayout kLayout{.nr = 16, .kr = 4, .block = 4};
 
 // Rows of the register tile for a block of NR slivers: about 24 accumulators of 32 zmm.
 template <int NR>
-inline constexpr int kMaxRows = NR == 4 ? 6 : NR == 3 ? 8 : 12;
+inline constexpr int kMaxRows = NR == 4   ? 6
+                                : NR == 3 ? 8
+                                          : 12;
 
 // How far ahead (in groups of 4 k) the accumulation loop prefetches packed weights.
 inline constexpr int kPrefetchGroups = 8;
@@ -36,7 +38,7 @@ inline constexpr int kPrefetchGroups = 8;
 // Four activation bytes a[0..avail) (the rest zero) broadcast to every lane. The partial
 // load is masked: it neither reads past the row nor calls memcpy (see detail/copy_short.hpp).
 FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE __m512i broadcast_group(const std::uint8_t* a,
-                                                                   std::int64_t avail) {
+                                                                    std::int64_t avail) {
   if (avail >= 4) {
     std::int32_t v;
     std::memcpy(&v, a, 4);
@@ -84,9 +86,10 @@ inline constexpr __mmask16 kAllLanes = 0xFFFF;
 
 // One group of 4 k: acc[r][j] += a[r][k0..k0+4) . weights of sliver j.
 template <int MR, int NR>
-FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE void multiply_group(
-    __m512i (&acc)[MR][NR], const std::uint8_t* const (&a)[MR], std::int64_t k0,
-    std::int64_t avail, const std::int8_t* wp) {
+FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE void multiply_group(__m512i (&acc)[MR][NR],
+                                                                const std::uint8_t* const (&a)[MR],
+                                                                std::int64_t k0, std::int64_t avail,
+                                                                const std::int8_t* wp) {
   __m512i bv[NR];
 #pragma GCC unroll 4
   for (int j = 0; j < NR; ++j) bv[j] = _mm512_load_si512(wp + j * 64);
@@ -102,7 +105,7 @@ FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE void multiply_group(
 
 // round(float(acc) * scale), clamped first when a scale >= 1 could overflow the conversion.
 FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE __m512i round_scaled(const OutputStage& out,
-                                                                __m512i acc, __m512 scale) {
+                                                                 __m512i acc, __m512 scale) {
   __m512 y = _mm512_mul_ps(_mm512_maskz_cvtepi32_ps(kAllLanes, acc), scale);
   if (out.clamp_in_float) {
     y = _mm512_maskz_max_ps(kAllLanes, y, _mm512_set1_ps(out.float_min));
@@ -136,8 +139,7 @@ FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE void store_row_u8(const OutputStage&
   bytes = _mm512_max_epu8(bytes, _mm512_set1_epi8(static_cast<char>(out.output_min)));
   bytes = _mm512_min_epu8(bytes, _mm512_set1_epi8(static_cast<char>(out.output_max)));
   // dword p of the result (sliver p / 4, lane p % 4) comes from dword 4 * (p % 4) + p / 4.
-  const __m512i order =
-      _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
   _mm512_mask_storeu_epi8(dst, store_mask, _mm512_maskz_permutexvar_epi32(kAllLanes, order, bytes));
 }
 
@@ -156,9 +158,11 @@ FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE void store_rows_u8(
 // spilled all accumulators inside the loop (a third of the speed); alone, it keeps them in
 // registers and the hand-over costs MR * NR stores and loads that stay in L1.
 template <int MR, int NR>
-FROST_TARGET_AVX512VNNI __attribute__((noinline)) void accumulate(
-    const std::uint8_t* a_base, std::int64_t a_stride_bytes, const std::int8_t* wp,
-    std::int64_t k, __m512i (&sums)[MR][NR]) {
+FROST_TARGET_AVX512VNNI __attribute__((noinline)) void accumulate(const std::uint8_t* a_base,
+                                                                  std::int64_t a_stride_bytes,
+                                                                  const std::int8_t* wp,
+                                                                  std::int64_t k,
+                                                                  __m512i (&sums)[MR][NR]) {
   const std::int64_t full_groups = k / 4;
   const std::uint8_t* a[MR];
   for (int r = 0; r < MR; ++r) a[r] = a_base + r * a_stride_bytes;
@@ -241,8 +245,7 @@ FROST_TARGET_AVX512VNNI inline void tile(const GemmTileArgs& args, const OutputS
       const __mmask16 mask = lanes >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << lanes) - 1u);
 #pragma GCC unroll 12
       for (int r = 0; r < MR; ++r)
-        _mm512_mask_storeu_epi32(out.c32 + (m + r) * out.c32_stride + n0 + 16 * j, mask,
-                                 acc[r][j]);
+        _mm512_mask_storeu_epi32(out.c32 + (m + r) * out.c32_stride + n0 + 16 * j, mask, acc[r][j]);
     }
     return;
   }
@@ -289,10 +292,18 @@ inline void run(const GemmTileArgs& args, std::int64_t m_begin, std::int64_t m_e
   const OutputStage out = output_stage(args);
   for (std::int64_t b = block_begin; b < block_end; ++b) {
     switch (args.weights->block_slivers(b)) {
-      case 4: block_rows<4>(args, out, m_begin, m_end, b); break;
-      case 3: block_rows<3>(args, out, m_begin, m_end, b); break;
-      case 2: block_rows<2>(args, out, m_begin, m_end, b); break;
-      default: block_rows<1>(args, out, m_begin, m_end, b); break;
+      case 4:
+        block_rows<4>(args, out, m_begin, m_end, b);
+        break;
+      case 3:
+        block_rows<3>(args, out, m_begin, m_end, b);
+        break;
+      case 2:
+        block_rows<2>(args, out, m_begin, m_end, b);
+        break;
+      default:
+        block_rows<1>(args, out, m_begin, m_end, b);
+        break;
     }
   }
 }

@@ -27,10 +27,9 @@ namespace frost::kernels {
 inline PackedWeights pack_gemm_weights(std::int64_t k, std::int64_t n, WeightView b,
                                        const std::int32_t* bias, std::int32_t a_zero_point,
                                        const GemmKernel& kernel) {
-  FROST_CHECK(isa_supported(kernel.isa), "pack_gemm_weights", "this CPU cannot run ",
-              kernel.name);
-  FROST_CHECK(!kernel.layout.reduce_range || a_zero_point <= 127, "pack_gemm_weights",
-              kernel.name, " needs 7-bit activations, but the zero point is ", a_zero_point);
+  FROST_CHECK(isa_supported(kernel.isa), "pack_gemm_weights", "this CPU cannot run ", kernel.name);
+  FROST_CHECK(!kernel.layout.reduce_range || a_zero_point <= 127, "pack_gemm_weights", kernel.name,
+              " needs 7-bit activations, but the zero point is ", a_zero_point);
   return PackedWeights(kernel.isa, kernel.layout, k, n, b, bias, a_zero_point);
 }
 
@@ -38,8 +37,8 @@ inline PackedWeights pack_gemm_weights(std::int64_t k, std::int64_t n, WeightVie
 inline PackedWeights pack_gemm_weights(std::int64_t k, std::int64_t n, WeightView b,
                                        const std::int32_t* bias, std::int32_t a_zero_point,
                                        Isa isa = active_isa()) {
-  FROST_CHECK(isa_supported(isa), "pack_gemm_weights", "this CPU cannot run the '",
-              isa_name(isa), "' path");
+  FROST_CHECK(isa_supported(isa), "pack_gemm_weights", "this CPU cannot run the '", isa_name(isa),
+              "' path");
   return pack_gemm_weights(k, n, b, bias, a_zero_point, gemm_kernel(isa));
 }
 
@@ -63,8 +62,10 @@ inline void check_gemm_call(std::int64_t m, const std::uint8_t* a, std::int64_t 
     std::uint8_t high = 0;
     for (std::int64_t i = 0; i < m; ++i)
       for (std::int64_t j = 0; j < w.k(); ++j) high |= a[i * a_stride_bytes + j];
-    FROST_CHECK(high < 128, op, "weights packed for 7-bit activations (reduce_range), but an "
-                "activation exceeds 127 (M=", m, " K=", w.k(), ")");
+    FROST_CHECK(high < 128, op,
+                "weights packed for 7-bit activations (reduce_range), but an "
+                "activation exceeds 127 (M=",
+                m, " K=", w.k(), ")");
   }
 }
 
@@ -104,8 +105,8 @@ inline void qu8_gemm(std::int64_t m, const std::uint8_t* a, std::int64_t a_strid
   args.weights = &w;
   args.scales = rq.scales.data();
   args.per_channel_scales = rq.scales.size() != 1 || w.n() == 1;
-  args.scales_below_one = std::all_of(rq.scales.begin(), rq.scales.end(),
-                                      [](float scale) { return scale < 1.0f; });
+  args.scales_below_one =
+      std::all_of(rq.scales.begin(), rq.scales.end(), [](float scale) { return scale < 1.0f; });
   args.output = rq.output;
   args.c = c;
   args.c_stride_bytes = c_stride_bytes;

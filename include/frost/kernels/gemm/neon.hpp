@@ -126,13 +126,27 @@ __attribute__((noinline)) void accumulate(const std::uint8_t* a_base, std::int64
 #pragma GCC unroll 4
     for (int r = 0; r < MR; ++r) av[r] = load_widened(a[r] + k0, k - k0);
     switch (k - k0) {
-      case 1: multiply_lanes<MR, NR, 1>(acc, av, wp); break;
-      case 2: multiply_lanes<MR, NR, 2>(acc, av, wp); break;
-      case 3: multiply_lanes<MR, NR, 3>(acc, av, wp); break;
-      case 4: multiply_lanes<MR, NR, 4>(acc, av, wp); break;
-      case 5: multiply_lanes<MR, NR, 5>(acc, av, wp); break;
-      case 6: multiply_lanes<MR, NR, 6>(acc, av, wp); break;
-      default: multiply_lanes<MR, NR, 7>(acc, av, wp); break;
+      case 1:
+        multiply_lanes<MR, NR, 1>(acc, av, wp);
+        break;
+      case 2:
+        multiply_lanes<MR, NR, 2>(acc, av, wp);
+        break;
+      case 3:
+        multiply_lanes<MR, NR, 3>(acc, av, wp);
+        break;
+      case 4:
+        multiply_lanes<MR, NR, 4>(acc, av, wp);
+        break;
+      case 5:
+        multiply_lanes<MR, NR, 5>(acc, av, wp);
+        break;
+      case 6:
+        multiply_lanes<MR, NR, 6>(acc, av, wp);
+        break;
+      default:
+        multiply_lanes<MR, NR, 7>(acc, av, wp);
+        break;
     }
   }
 #pragma GCC unroll 4
@@ -188,8 +202,8 @@ inline void run(const GemmTileArgs& args, std::int64_t m_begin, std::int64_t m_e
   }
 }
 
-inline constexpr GemmKernel kKernel{"qu8_gemm_minmax_fp32_4x16__neon_mlal_lane", Isa::neon,
-                                    kLayout, kMaxRows, &run};
+inline constexpr GemmKernel kKernel{"qu8_gemm_minmax_fp32_4x16__neon_mlal_lane", Isa::neon, kLayout,
+                                    kMaxRows, &run};
 
 }  // namespace frost::kernels::gemm_neon
 #endif  // FROST_ARCH_AARCH64

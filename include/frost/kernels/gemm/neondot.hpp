@@ -95,10 +95,18 @@ FROST_TARGET_NEONDOT __attribute__((noinline)) void accumulate(const std::uint8_
 #pragma GCC unroll 4
     for (int r = 0; r < MR; ++r) av[r] = load_shifted(a[r] + k0, k - k0);
     switch ((k - k0 + 3) / 4) {
-      case 1: multiply_groups<MR, NR, 1>(acc, av, wp); break;
-      case 2: multiply_groups<MR, NR, 2>(acc, av, wp); break;
-      case 3: multiply_groups<MR, NR, 3>(acc, av, wp); break;
-      default: multiply_groups<MR, NR, 4>(acc, av, wp); break;  // 13..15 k left
+      case 1:
+        multiply_groups<MR, NR, 1>(acc, av, wp);
+        break;
+      case 2:
+        multiply_groups<MR, NR, 2>(acc, av, wp);
+        break;
+      case 3:
+        multiply_groups<MR, NR, 3>(acc, av, wp);
+        break;
+      default:
+        multiply_groups<MR, NR, 4>(acc, av, wp);
+        break;  // 13..15 k left
     }
   }
 #pragma GCC unroll 4
@@ -143,16 +151,24 @@ inline void run(const GemmTileArgs& args, std::int64_t m_begin, std::int64_t m_e
                 std::int64_t block_begin, std::int64_t block_end) {
   for (std::int64_t b = block_begin; b < block_end; ++b) {
     switch (args.weights->block_slivers(b)) {
-      case 4: block_rows<4>(args, m_begin, m_end, b); break;
-      case 3: block_rows<3>(args, m_begin, m_end, b); break;
-      case 2: block_rows<2>(args, m_begin, m_end, b); break;
-      default: block_rows<1>(args, m_begin, m_end, b); break;
+      case 4:
+        block_rows<4>(args, m_begin, m_end, b);
+        break;
+      case 3:
+        block_rows<3>(args, m_begin, m_end, b);
+        break;
+      case 2:
+        block_rows<2>(args, m_begin, m_end, b);
+        break;
+      default:
+        block_rows<1>(args, m_begin, m_end, b);
+        break;
     }
   }
 }
 
-inline constexpr GemmKernel kKernel{"qu8_gemm_minmax_fp32_4x16c4__neondot", Isa::neondot,
-                                    kLayout, kMaxRows, &run};
+inline constexpr GemmKernel kKernel{"qu8_gemm_minmax_fp32_4x16c4__neondot", Isa::neondot, kLayout,
+                                    kMaxRows, &run};
 
 }  // namespace frost::kernels::gemm_neondot
 #endif  // FROST_ARCH_AARCH64

@@ -7,8 +7,9 @@
 // vpdpbusd / sdot, 2 for vpmaddwd, 1 for widening multiplies). Inside a block the groups come
 // first, so the micro-kernel walks its weights as one stream:
 //
-//   element (k, n) of block b, sliver r, column c:  base(b) + ((g * block_b + r) * nr + c) * kr + kk
-//   with g = k / kr, kk = k % kr, and block_b the slivers in block b (the last block may be narrower).
+//   element (k, n) of block b, sliver r, column c:  base(b) + ((g * block_b + r) * nr + c) * kr +
+//   kk with g = k / kr, kk = k % kr, and block_b the slivers in block b (the last block may be
+//   narrower).
 //
 // K is padded to a multiple of kr and N to a multiple of nr with zero weights, so tails cost
 // no branches in the inner loop and padded lanes contribute nothing.
@@ -25,18 +26,18 @@
 
 #include "frost/core/error.hpp"
 #include "frost/kernels/detail/aligned_buffer.hpp"
-#include "frost/kernels/isa.hpp"
 #include "frost/kernels/gemm/params.hpp"
+#include "frost/kernels/isa.hpp"
 
 namespace frost::kernels {
 
 struct PackedLayout {
-  int nr = 1;                   // columns per sliver
-  int kr = 1;                   // consecutive k per column and group
-  int block = 1;                // slivers per register tile
-  bool widen_to_s16 = false;    // weights stored as int16 (widening-multiply kernels)
-  int activation_shift = 0;     // the kernel computes with (a - shift); 0 or 128
-  bool reduce_range = false;    // exact only for activations in [0, 127] (checked by qu8_gemm)
+  int nr = 1;                 // columns per sliver
+  int kr = 1;                 // consecutive k per column and group
+  int block = 1;              // slivers per register tile
+  bool widen_to_s16 = false;  // weights stored as int16 (widening-multiply kernels)
+  int activation_shift = 0;   // the kernel computes with (a - shift); 0 or 128
+  bool reduce_range = false;  // exact only for activations in [0, 127] (checked by qu8_gemm)
 };
 
 class PackedWeights {
@@ -44,12 +45,12 @@ class PackedWeights {
   PackedWeights() = default;
 
   // b[k][n] = b.data[k * b.stride_k + n * b.stride_n]; bias may be null (zero).
-  PackedWeights(Isa isa, const PackedLayout& layout, std::int64_t k, std::int64_t n,
-                WeightView b, const std::int32_t* bias, std::int32_t a_zero_point)
+  PackedWeights(Isa isa, const PackedLayout& layout, std::int64_t k, std::int64_t n, WeightView b,
+                const std::int32_t* bias, std::int32_t a_zero_point)
       : isa_(isa), layout_(layout), k_(k), n_(n), a_zero_point_(a_zero_point) {
     check_gemm_shape(1, n, k, a_zero_point, "pack_gemm_weights");
-    FROST_CHECK(b.data != nullptr, "pack_gemm_weights", "weights pointer is null (K=", k,
-                " N=", n, ")");
+    FROST_CHECK(b.data != nullptr, "pack_gemm_weights", "weights pointer is null (K=", k, " N=", n,
+                ")");
     k_padded_ = (k + layout.kr - 1) / layout.kr * layout.kr;
     n_padded_ = (n + layout.nr - 1) / layout.nr * layout.nr;
     const std::int64_t element_bytes = layout.widen_to_s16 ? 2 : 1;

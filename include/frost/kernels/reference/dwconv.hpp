@@ -28,8 +28,9 @@ inline void check_dwconv_quantization(const DwconvGeometry& g, std::int32_t inpu
   for (float s : scales) check_requantization_scale(s, op);
 }
 
-// input [batch][input_height][input_width][channels], weights [channels][kernel_height][kernel_width]
-// (PyTorch's [C, 1, kh, kw]), bias [channels] or nullptr, output [batch][oh][ow][channels].
+// input [batch][input_height][input_width][channels], weights
+// [channels][kernel_height][kernel_width] (PyTorch's [C, 1, kh, kw]), bias [channels] or nullptr,
+// output [batch][oh][ow][channels].
 inline void dwconv_reference(const DwconvGeometry& g, const std::uint8_t* input,
                              std::int32_t input_zero_point, const std::int8_t* weights,
                              const std::int32_t* bias, std::span<const float> scales,
@@ -43,12 +44,15 @@ inline void dwconv_reference(const DwconvGeometry& g, const std::uint8_t* input,
         for (std::int64_t c = 0; c < C; ++c) {
           std::int32_t acc = bias != nullptr ? bias[c] : 0;
           for (int ky = 0; ky < g.kernel_height; ++ky) {
-            const std::int64_t iy = oy * g.stride_height - g.padding_top + std::int64_t{ky} * g.dilation_height;
+            const std::int64_t iy =
+                oy * g.stride_height - g.padding_top + std::int64_t{ky} * g.dilation_height;
             if (iy < 0 || iy >= g.input_height) continue;
             for (int kx = 0; kx < g.kernel_width; ++kx) {
-              const std::int64_t ix = ox * g.stride_width - g.padding_left + std::int64_t{kx} * g.dilation_width;
+              const std::int64_t ix =
+                  ox * g.stride_width - g.padding_left + std::int64_t{kx} * g.dilation_width;
               if (ix < 0 || ix >= g.input_width) continue;
-              const std::int32_t x = input[((n * g.input_height + iy) * g.input_width + ix) * C + c];
+              const std::int32_t x =
+                  input[((n * g.input_height + iy) * g.input_width + ix) * C + c];
               const std::int32_t w = weights[(c * g.kernel_height + ky) * g.kernel_width + kx];
               acc += (x - input_zero_point) * w;
             }

@@ -4,9 +4,9 @@
 //
 //   quantize      q = clamp(round_half_even(x / scale) + zp, 0, 255)   (a true division)
 //   dequantize    x = scale * float(q - zp)
-//   add           y = fma(float(a - za), sa / so, float(b - zb) * (sb / so)), then clamp, round, + zo
-//   requantize    (concat) y = float(q - zi) * (si / so), then clamp, round, + zo
-//   average pool  acc = sum q - pixels * zi (int32), y = acc * (si / (so * pixels)), then clamp, round, + zo
+//   add           y = fma(float(a - za), sa / so, float(b - zb) * (sb / so)), then clamp, round, +
+//   zo requantize    (concat) y = float(q - zi) * (si / so), then clamp, round, + zo average pool
+//   acc = sum q - pixels * zi (int32), y = acc * (si / (so * pixels)), then clamp, round, + zo
 //   unary LUT     table[q] = quantize(f(dequantize(q))), f in float
 //
 // "clamp, round, + zp" is the tail of kernels/requantize.hpp: clamp to [qmin - zp, qmax - zp]
@@ -29,11 +29,12 @@ struct QuantizationParams {
   std::int32_t zero_point = 0;
 };
 
-inline void check_quantization_params(const QuantizationParams& p, const char* op, const char* what) {
-  FROST_CHECK(std::isfinite(p.scale) && p.scale > 0.0f, op, what, " scale must be finite and > 0, got ",
-              p.scale);
-  FROST_CHECK(p.zero_point >= 0 && p.zero_point <= 255, op, what, " zero point must be in [0, 255], got ",
-              p.zero_point);
+inline void check_quantization_params(const QuantizationParams& p, const char* op,
+                                      const char* what) {
+  FROST_CHECK(std::isfinite(p.scale) && p.scale > 0.0f, op, what,
+              " scale must be finite and > 0, got ", p.scale);
+  FROST_CHECK(p.zero_point >= 0 && p.zero_point <= 255, op, what,
+              " zero point must be in [0, 255], got ", p.zero_point);
 }
 
 // Clamp to the output range, round half to even, add the zero point.
@@ -70,7 +71,8 @@ struct AddParams {
 };
 
 inline AddParams make_add_params(const QuantizationParams& a, const QuantizationParams& b,
-                                 const QuantizationParams& out, FusedActivation act = FusedActivation::none) {
+                                 const QuantizationParams& out,
+                                 FusedActivation act = FusedActivation::none) {
   check_quantization_params(a, "add_u8", "first input");
   check_quantization_params(b, "add_u8", "second input");
   check_quantization_params(out, "add_u8", "output");
@@ -110,10 +112,11 @@ struct GlobalAvgPoolParams {
   OutputQuantization output;
 };
 
-inline GlobalAvgPoolParams make_global_avg_pool_params(std::int64_t pixels, const QuantizationParams& in,
+inline GlobalAvgPoolParams make_global_avg_pool_params(std::int64_t pixels,
+                                                       const QuantizationParams& in,
                                                        const QuantizationParams& out) {
-  FROST_CHECK(pixels >= 1 && pixels <= kMaxPoolPixels, "global_average_pool_u8", "pixel count must be in [1, ",
-              kMaxPoolPixels, "], got ", pixels);
+  FROST_CHECK(pixels >= 1 && pixels <= kMaxPoolPixels, "global_average_pool_u8",
+              "pixel count must be in [1, ", kMaxPoolPixels, "], got ", pixels);
   check_quantization_params(in, "global_average_pool_u8", "input");
   check_quantization_params(out, "global_average_pool_u8", "output");
   GlobalAvgPoolParams p;

@@ -10,7 +10,6 @@
 
 namespace frost::kernels::reference {
 
-
 // acc[m][n] = bias[n] + sum_k (a[m][k] - a_zero_point) * b[k][n], modulo 2^32.
 // bias may be null (zero).
 inline std::int32_t qu8_dot(const std::uint8_t* a_row, std::int32_t a_zero_point, WeightView b,
