@@ -286,7 +286,10 @@ TEST_CASE("dwconv kernels: bit-exact with the oracle", "[kernels][dwconv]") {
       for (std::int64_t c = 1; c < tile; c += (tile > 4 ? 3 : 1))
         tester_for(k).channels(c).test(k);  // c_lt
       for (std::int64_t c = tile + 1; c < 2 * tile; c += (tile > 4 ? 5 : 1))
-        tester_for(k).channels(c).test(k);                   // c_gt
+        tester_for(k).channels(c).test(k);  // c_gt
+      if (tile >= 2)  // half tiles: a tail that fits half a tile, or overlaps the tile before
+        for (std::int64_t c : {tile / 2, tile / 2 + 1, tile + tile / 2, tile + tile / 2 + 1})
+          tester_for(k).channels(c).test(k);
       tester_for(k).channels(tile * 4 + 3).seed(3).test(k);  // several tiles and a tail
       // Odd sizes (stride 2 on odd sizes), no padding, and a batch of 2.
       tester_for(k).input_size(13, 7).padding(0).channels(tile + 3).test(k);
@@ -412,6 +415,13 @@ TEST_CASE("dwconv dispatch picks the specialised kernel, the general one otherwi
 #endif
 #if FROST_ARCH_AARCH64
   CHECK(frost::kernels::select_dwconv_kernel(g, Isa::neondot).name ==
+        "qu8_dwconv_minmax_fp32_3x3s1__neon");
+  g.stride_height = g.stride_width = 2;
+  g.kernel_height = g.kernel_width = 5;
+  CHECK(frost::kernels::select_dwconv_kernel(g, Isa::neon).name ==
+        "qu8_dwconv_minmax_fp32_5x5s2__neon");
+  g.dilation_width = 2;
+  CHECK(frost::kernels::select_dwconv_kernel(g, Isa::neondot).name ==
         "qu8_dwconv_minmax_fp32_general__neon");
 #endif
 }
@@ -444,7 +454,7 @@ TEST_CASE("dwconv rejects bad arguments with frost::Error", "[kernels][dwconv]")
   CHECK_THROWS_AS(frost::kernels::dwconv_nhwc(g, packed, in, out), frost::Error);
   g.stride_width = 1;
   CHECK_THROWS_AS(frost::kernels::dwconv_nhwc(g, packed, nullptr, out), frost::Error);
-#if FROST_ARCH_X86_64
+#if FROST_ARCH_X86_64 || FROST_ARCH_AARCH64
   g.stride_width = 2;  // a 3x3s1 kernel forced on a stride-2 geometry
   CHECK_THROWS_AS(
       frost::kernels::dwconv_nhwc(g, packed, in, out, frost::kernels::kDwconvKernels[0]),

@@ -65,6 +65,14 @@ inline constexpr DwconvKernel kDwconvKernels[] = {
      &dwconv::dwconv_general_avx2},
 #endif
 #if FROST_ARCH_AARCH64
+    {"qu8_dwconv_minmax_fp32_3x3s1__neon", Isa::neon, 3, 3, 1, 1, 16,
+     &dwconv::dwconv_neon<3, 3, 1, 1>},
+    {"qu8_dwconv_minmax_fp32_3x3s2__neon", Isa::neon, 3, 3, 2, 2, 16,
+     &dwconv::dwconv_neon<3, 3, 2, 2>},
+    {"qu8_dwconv_minmax_fp32_5x5s1__neon", Isa::neon, 5, 5, 1, 1, 16,
+     &dwconv::dwconv_neon<5, 5, 1, 1>},
+    {"qu8_dwconv_minmax_fp32_5x5s2__neon", Isa::neon, 5, 5, 2, 2, 16,
+     &dwconv::dwconv_neon<5, 5, 2, 2>},
     {"qu8_dwconv_minmax_fp32_general__neon", Isa::neon, 0, 0, 0, 0, 8,
      &dwconv::dwconv_general_neon},
 #endif
