@@ -1,20 +1,26 @@
-// oneDNN's u8 x s8 -> u8 depthwise convolution on the shapes of bench/int8_dwconv.cpp: the
-// yardstick of issue 3. Built against oneDNN only when CMake finds it (bench/onednn.cmake);
-// otherwise every benchmark reports that it was skipped. oneDNN reads its ISA limit from the
-// environment, so run it once per ISA, pinned to one core:
+// oneDNN's u8 x s8 -> u8 depthwise convolution beside frost's dwconv_nhwc, in one process, on the
+// shapes of bench/shapes.hpp: the yardstick of issue 3. Built against oneDNN only when CMake
+// finds it (bench/onednn.cmake); otherwise the oneDNN rows report that they were skipped.
+// oneDNN reads its ISA limit from the environment; the frost kernel timed beside it is the one
+// dispatch picks for the same instruction set (AVX2_VNNI: frost's AVX2 depthwise, the
+// AVX-VNNI path has no depthwise kernel of its own). Interleave at random and take medians:
 //
-//   ONEDNN_MAX_CPU_ISA=AVX512_CORE_VNNI taskset -c 1 ./onednn_dwconv --benchmark_repetitions=5
-//   ONEDNN_MAX_CPU_ISA=AVX2 taskset -c 1 ./onednn_dwconv ...
+//   ONEDNN_MAX_CPU_ISA=AVX512_CORE_VNNI taskset -c 1 ./onednn_dwconv --benchmark_repetitions=9
+//     --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true
+//   (one command line)
 //
-// Same work as frost's qu8_dwconv: NHWC u8 input with zero point 128, per-channel s8 weights
-// reordered once outside the timed loop, int32 bias, per-channel scales, output zero point 128,
+// Same work on both sides: NHWC u8 input with zero point 128, per-channel s8 weights reordered /
+// packed once outside the timed loop, int32 bias, per-channel scales, output zero point 128,
 // "same" padding. GOPS = 2 * multiply-accumulates / s.
-#include <benchmark/benchmark.h>
+#include <frost/core/parallel.hpp>
 
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "frost_int8.hpp"
 
 #if defined(FROST_HAVE_DNNL)
 #include <oneapi/dnnl/dnnl.hpp>
@@ -22,24 +28,8 @@
 
 namespace {
 
-struct Shape {
-  std::int64_t height, width, channels;
-  int kernel, stride;
-};
-
-constexpr Shape kShapes[] = {{112, 112, 96, 3, 2},
-                             {56, 56, 144, 3, 1},
-                             {28, 28, 240, 5, 1},
-                             {14, 14, 480, 5, 1},
-                             {7, 7, 1152, 5, 1}};
-
-std::string shape_name(const Shape& s) {
-  return std::to_string(s.height) + "x" + std::to_string(s.width) + "x" +
-         std::to_string(s.channels) + "_" + std::to_string(s.kernel) + "x" +
-         std::to_string(s.kernel) + "s" + std::to_string(s.stride);
-}
-
-void onednn_dwconv(benchmark::State& state, Shape s) {
+using frost_bench::DwconvShape;
+void onednn_dwconv(benchmark::State& state, DwconvShape s) {
 #if defined(FROST_HAVE_DNNL)
   using dnnl::memory;
   using dt = memory::data_type;
@@ -87,8 +77,7 @@ void onednn_dwconv(benchmark::State& state, Shape s) {
     stream.wait();
   }
   state.SetLabel(pd.impl_info_str());
-  state.counters["GOPS"] = benchmark::Counter(2.0 * double(oh * ow * C * K * K) * 1e-9,
-                                              benchmark::Counter::kIsIterationInvariantRate);
+  frost_bench::set_gops(state, frost_bench::macs(s));
 #else
   (void)s;
   state.SkipWithError("built without oneDNN (find_package(dnnl) failed)");
@@ -98,12 +87,24 @@ void onednn_dwconv(benchmark::State& state, Shape s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const char* isa = std::getenv("ONEDNN_MAX_CPU_ISA");
-  const std::string prefix =
-      std::string("onednn_dwconv_u8s8u8__") + (isa != nullptr ? isa : "default") + "/";
-  for (const Shape& s : kShapes)
-    benchmark::RegisterBenchmark((prefix + shape_name(s)).c_str(), onednn_dwconv, s)
+  using frost::kernels::Isa;
+  frost::set_num_threads(1);
+  const char* limit = std::getenv("ONEDNN_MAX_CPU_ISA");
+  const std::string onednn_isa = limit != nullptr ? limit : "default";
+  const Isa isa = onednn_isa == "AVX2" || onednn_isa == "AVX2_VNNI" ? Isa::avx2
+                  : onednn_isa == "AVX512_CORE_VNNI"                ? Isa::avx512vnni
+                                                                    : frost::kernels::best_isa();
+  for (const DwconvShape& s : frost_bench::kDwconvShapes) {
+    const std::string shape = std::string("/").append(frost_bench::shape_name(s));
+    benchmark::RegisterBenchmark(("onednn_dwconv_u8s8u8__" + onednn_isa + shape).c_str(),
+                                 onednn_dwconv, s)
         ->Unit(benchmark::kMicrosecond);
+    const frost::kernels::DwconvKernel& kernel =
+        frost::kernels::select_dwconv_kernel(frost_bench::dwconv_geometry(s), isa);
+    benchmark::RegisterBenchmark((std::string(kernel.name) + shape).c_str(),
+                                 frost_bench::frost_dwconv, kernel, s)
+        ->Unit(benchmark::kMicrosecond);
+  }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

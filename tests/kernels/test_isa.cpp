@@ -28,6 +28,11 @@ TEST_CASE("detected paths match the architecture", "[kernels][isa]") {
 #endif
   // The best path is the widest one supported.
   if (isa_supported(Isa::avx512vnni)) CHECK(frost::kernels::best_isa() == Isa::avx512vnni);
+  if (isa_supported(Isa::avxvnni) && !isa_supported(Isa::avx512vnni))
+    CHECK(frost::kernels::best_isa() == Isa::avxvnni);
+  // A path implies the one it falls back to.
+  for (Isa isa : frost::kernels::kAllIsas)
+    if (isa_supported(isa)) CHECK(isa_supported(frost::kernels::fallback_isa(isa)));
   if (isa_supported(Isa::neondot)) CHECK(frost::kernels::best_isa() == Isa::neondot);
 }
 

@@ -5,7 +5,7 @@
 // chosen at run time from the CPU's features (never from compile-time macros alone), so one
 // binary runs everywhere and each path can be forced for tests and benchmarks:
 //   frost::kernels::set_isa(Isa::avx2);    // throws if this CPU cannot run it
-//   FROST_ISA=scalar|avx2|avx512vnni|neon|neondot   (read once, at first use)
+//   FROST_ISA=scalar|avx2|avxvnni|avx512vnni|neon|neondot   (read once, at first use)
 
 #include <cstdlib>
 #include <string>
@@ -24,13 +24,14 @@ namespace frost::kernels {
 enum class Isa {
   scalar,      // portable C++; the reference every other path must match bit for bit
   avx2,        // x86-64 AVX2 (+FMA for the float parts)
+  avxvnni,     // x86-64 AVX2 + AVX-VNNI (256-bit VEX vpdpbusd: Alder Lake, Sapphire Rapids, Zen 5)
   avx512vnni,  // x86-64 AVX-512 F/BW/DQ/VL + VNNI (512-bit vpdpbusd)
   neon,        // aarch64 Advanced SIMD, widening multiplies
   neondot,     // aarch64 with the dot-product extension (sdot / udot)
 };
 
-inline constexpr Isa kAllIsas[] = {Isa::scalar, Isa::avx2, Isa::avx512vnni, Isa::neon,
-                                   Isa::neondot};
+inline constexpr Isa kAllIsas[] = {Isa::scalar,     Isa::avx2, Isa::avxvnni,
+                                   Isa::avx512vnni, Isa::neon, Isa::neondot};
 
 inline constexpr std::string_view isa_name(Isa isa) {
   switch (isa) {
@@ -38,6 +39,8 @@ inline constexpr std::string_view isa_name(Isa isa) {
       return "scalar";
     case Isa::avx2:
       return "avx2";
+    case Isa::avxvnni:
+      return "avxvnni";
     case Isa::avx512vnni:
       return "avx512vnni";
     case Isa::neon:
@@ -52,12 +55,13 @@ inline Isa parse_isa(std::string_view name) {
   for (Isa isa : kAllIsas)
     if (isa_name(isa) == name) return isa;
   frost::detail::throw_error("parse_isa", "unknown ISA '", name,
-                             "' (expected scalar, avx2, avx512vnni, neon or neondot)");
+                             "' (expected scalar, avx2, avxvnni, avx512vnni, neon or neondot)");
 }
 
 struct CpuFeatures {
   bool avx2 = false;
   bool fma = false;
+  bool avxvnni = false;
   bool avx512f = false;
   bool avx512bw = false;
   bool avx512dq = false;
@@ -74,6 +78,7 @@ inline CpuFeatures detect_cpu_features() {
   __builtin_cpu_init();
   f.avx2 = __builtin_cpu_supports("avx2");
   f.fma = __builtin_cpu_supports("fma");
+  f.avxvnni = __builtin_cpu_supports("avxvnni");
   f.avx512f = __builtin_cpu_supports("avx512f");
   f.avx512bw = __builtin_cpu_supports("avx512bw");
   f.avx512dq = __builtin_cpu_supports("avx512dq");
@@ -100,6 +105,8 @@ inline bool isa_supported(Isa isa) {
       return true;
     case Isa::avx2:
       return f.avx2 && f.fma;
+    case Isa::avxvnni:
+      return f.avx2 && f.fma && f.avxvnni;
     case Isa::avx512vnni:  // the features FROST_TARGET_AVX512VNNI compiles for
       return f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl && f.avx512vnni;
     case Isa::neon:
@@ -112,9 +119,12 @@ inline bool isa_supported(Isa isa) {
 
 // The next path to try when a kernel family has no kernel for `isa`: every path a CPU can run
 // implies the one returned (VNNI CPUs have AVX2, dot-product CPUs have NEON), down to scalar.
+// AVX-512 VNNI does not imply AVX-VNNI (Ice Lake and Cascade Lake lack the VEX form), so both
+// VNNI paths fall back to AVX2.
 inline constexpr Isa fallback_isa(Isa isa) {
   switch (isa) {
     case Isa::avx512vnni:
+    case Isa::avxvnni:
       return Isa::avx2;
     case Isa::neondot:
       return Isa::neon;
@@ -124,7 +134,7 @@ inline constexpr Isa fallback_isa(Isa isa) {
 }
 
 inline Isa best_isa() {
-  for (Isa isa : {Isa::avx512vnni, Isa::avx2, Isa::neondot, Isa::neon})
+  for (Isa isa : {Isa::avx512vnni, Isa::avxvnni, Isa::avx2, Isa::neondot, Isa::neon})
     if (isa_supported(isa)) return isa;
   return Isa::scalar;
 }

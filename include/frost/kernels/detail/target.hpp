@@ -8,6 +8,7 @@
 // path's macro (GCC refuses to inline an intrinsic into a function without the target).
 //
 //   FROST_TARGET_AVX2        x86-64 AVX2 + FMA
+//   FROST_TARGET_AVXVNNI     x86-64 AVX2 + FMA + AVX-VNNI (256-bit VEX vpdpbusd)
 //   FROST_TARGET_AVX512VNNI  x86-64 AVX-512 F/BW/VL/DQ + VNNI (512-bit vpdpbusd)
 //   FROST_TARGET_NEON        aarch64 base Advanced SIMD (always on; empty)
 //   FROST_TARGET_NEONDOT     aarch64 with the dot-product extension (sdot / udot)
@@ -23,6 +24,7 @@
 
 #if FROST_ARCH_X86_64
 #define FROST_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#define FROST_TARGET_AVXVNNI __attribute__((target("avx2,fma,avxvnni")))
 #define FROST_TARGET_AVX512VNNI \
   __attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
 #endif

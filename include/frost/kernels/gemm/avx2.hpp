@@ -7,9 +7,8 @@
 // are widened once at packing time (kr = 2 int16 per column), the activations once per row
 // panel, into (a[k], a[k+1]) pairs that each row broadcasts as one int32.
 //
-// Register tile: 6 rows x 2 slivers of 8 columns (12 ymm accumulators of 16). Loop order: row
-// panels outside, column blocks inside, so a panel's widened activations are reused by every
-// block. Requantization as on AVX-512 (avx512vnni.hpp): round, then clamp by saturating packs.
+// Register tile: 6 rows x 2 slivers of 8 columns (12 ymm accumulators of 16). Loop order: see
+// run(). Requantization as on AVX-512 (avx512vnni.hpp): round, then clamp by saturating packs.
 
 #include <algorithm>
 #include <cstdint>
@@ -207,50 +206,61 @@ FROST_TARGET_AVX2 inline void tile(const PackedWeights& w, const OutputStage& ou
   output_tile<MR, NR>(w, out, acc, m, b);
 }
 
-template <int MR>
-FROST_TARGET_AVX2 inline void panel(const PackedWeights& w, const OutputStage& out,
-                                    const std::uint16_t* rows, std::int64_t pair_stride,
-                                    std::int64_t m, std::int64_t block_begin,
-                                    std::int64_t block_end) {
-  for (std::int64_t b = block_begin; b < block_end; ++b) {
-    if (w.block_slivers(b) == 2)
-      tile<MR, 2>(w, out, rows, pair_stride, m, b);
-    else
-      tile<MR, 1>(w, out, rows, pair_stride, m, b);
+// One row panel (count <= kMaxRows rows, widened in `rows`) times block b.
+FROST_TARGET_AVX2 inline void panel_tile(const PackedWeights& w, const OutputStage& out,
+                                         const std::uint16_t* rows, std::int64_t pair_stride,
+                                         std::int64_t m, int count, std::int64_t b) {
+  const bool two = w.block_slivers(b) == 2;
+  switch (count) {
+    case 6:
+      return two ? tile<6, 2>(w, out, rows, pair_stride, m, b)
+                 : tile<6, 1>(w, out, rows, pair_stride, m, b);
+    case 5:
+      return two ? tile<5, 2>(w, out, rows, pair_stride, m, b)
+                 : tile<5, 1>(w, out, rows, pair_stride, m, b);
+    case 4:
+      return two ? tile<4, 2>(w, out, rows, pair_stride, m, b)
+                 : tile<4, 1>(w, out, rows, pair_stride, m, b);
+    case 3:
+      return two ? tile<3, 2>(w, out, rows, pair_stride, m, b)
+                 : tile<3, 1>(w, out, rows, pair_stride, m, b);
+    case 2:
+      return two ? tile<2, 2>(w, out, rows, pair_stride, m, b)
+                 : tile<2, 1>(w, out, rows, pair_stride, m, b);
+    default:
+      return two ? tile<1, 2>(w, out, rows, pair_stride, m, b)
+                 : tile<1, 1>(w, out, rows, pair_stride, m, b);
   }
 }
 
+// Rows widened per pass: one panel when all packed weights stay in L1 anyway (the panel then
+// stays there too), else about half of a 256 KiB L2 of whole panels.
+inline std::int64_t rows_per_pass(const PackedWeights& w, std::int64_t pair_stride) {
+  const std::int64_t weight_bytes = w.k_padded() * w.n_padded() * std::int64_t{2};
+  if (weight_bytes <= 24 * 1024) return kMaxRows;
+  const std::int64_t panel_bytes = kMaxRows * 2 * pair_stride * std::int64_t{sizeof(std::uint16_t)};
+  return std::max<std::int64_t>(1, (128 * 1024) / panel_bytes) * kMaxRows;
+}
+
+// Blocked as in GotoBLAS: a pass widens up to rows_per_pass rows once (they stay in L2), then
+// runs every column block over all of its row panels, so each block's packed weights are read
+// from memory once per pass and from L1 by every panel after the first.
 inline void run(const GemmTileArgs& args, std::int64_t m_begin, std::int64_t m_end,
                 std::int64_t block_begin, std::int64_t block_end) {
   const PackedWeights& w = *args.weights;
   const OutputStage out = output_stage(args);
   const std::int64_t pair_stride = (w.k() + 1) / 2;
-  std::vector<std::uint16_t> rows(static_cast<std::size_t>(kMaxRows * 2 * pair_stride));
-  for (std::int64_t m = m_begin; m < m_end; m += kMaxRows) {
-    const int count = static_cast<int>(std::min<std::int64_t>(kMaxRows, m_end - m));
-    for (int r = 0; r < count; ++r)
-      widen_activations(args.a + (m + r) * args.a_stride_bytes, w.k(),
-                        rows.data() + r * 2 * pair_stride);
-    switch (count) {
-      case 6:
-        panel<6>(w, out, rows.data(), pair_stride, m, block_begin, block_end);
-        break;
-      case 5:
-        panel<5>(w, out, rows.data(), pair_stride, m, block_begin, block_end);
-        break;
-      case 4:
-        panel<4>(w, out, rows.data(), pair_stride, m, block_begin, block_end);
-        break;
-      case 3:
-        panel<3>(w, out, rows.data(), pair_stride, m, block_begin, block_end);
-        break;
-      case 2:
-        panel<2>(w, out, rows.data(), pair_stride, m, block_begin, block_end);
-        break;
-      default:
-        panel<1>(w, out, rows.data(), pair_stride, m, block_begin, block_end);
-        break;
-    }
+  const std::int64_t pass_rows = std::min(rows_per_pass(w, pair_stride), m_end - m_begin);
+  std::vector<std::uint16_t> rows(static_cast<std::size_t>(pass_rows * 2 * pair_stride));
+  for (std::int64_t m0 = m_begin; m0 < m_end; m0 += pass_rows) {
+    const std::int64_t m1 = std::min(m_end, m0 + pass_rows);
+    for (std::int64_t m = m0; m < m1; ++m)
+      widen_activations(args.a + m * args.a_stride_bytes, w.k(),
+                        rows.data() + (m - m0) * 2 * pair_stride);
+    for (std::int64_t b = block_begin; b < block_end; ++b)
+      for (std::int64_t m = m0; m < m1; m += kMaxRows)
+        panel_tile(w, out, rows.data() + (m - m0) * 2 * pair_stride, pair_stride, m,
+                   static_cast<int>(std::min<std::int64_t>(kMaxRows, m1 - m)), b);
   }
 }
 

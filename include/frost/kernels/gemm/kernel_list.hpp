@@ -8,6 +8,7 @@
 #include "frost/kernels/gemm/avx2.hpp"
 #include "frost/kernels/gemm/avx2_reduce_range.hpp"
 #include "frost/kernels/gemm/avx512vnni.hpp"
+#include "frost/kernels/gemm/avxvnni.hpp"
 #include "frost/kernels/gemm/microkernel.hpp"
 #include "frost/kernels/gemm/neon.hpp"
 #include "frost/kernels/gemm/neondot.hpp"
@@ -20,6 +21,7 @@ inline constexpr GemmKernel kGemmKernels[] = {
     gemm_scalar::kKernel,
 #if FROST_ARCH_X86_64
     gemm_avx2::kKernel,
+    gemm_avxvnni::kKernel,
     gemm_avx512vnni::kKernel,
     gemm_avx2_reduce_range::kKernel,  // opt-in only: 7-bit activations
 #endif
