@@ -42,20 +42,29 @@ FROST_TARGET_AVX2 inline void widen_activations(const std::uint8_t* a, std::int6
   if (k % 2 != 0) out[k] = 0;
 }
 
-// sums[r][j] = sum over k pairs of rows[r] . sliver j, for MR rows of widened activations
-// (`pair_stride` int32 pairs apart). Out of line, with constant indices only, for the same
-// reason as gemm_avx512vnni::accumulate: inlined, GCC spills the accumulators.
+// Four activation bytes a[0..avail) (the rest zero), as one int32 to broadcast.
+FROST_ALWAYS_INLINE std::int32_t load_group(const std::uint8_t* a, std::int64_t avail) {
+  std::int32_t v = 0;
+  if (avail >= 4)
+    std::memcpy(&v, a, 4);
+  else
+    detail::copy_short<4>(&v, a, static_cast<std::size_t>(avail));
+  return v;
+}
+
+// sums[r][j] = bias of sliver j + sum over k pairs of rows[r] . sliver j, for MR rows of widened
+// activations (`pair_stride` int32 pairs apart). Out of line, with constant indices only, for
+// the same reason as gemm_avx512vnni::accumulate: inlined, GCC spills the accumulators.
 template <int MR, int NR>
-FROST_TARGET_AVX2 __attribute__((noinline)) void accumulate(const std::uint16_t* rows,
-                                                            std::int64_t pair_stride,
-                                                            const std::int16_t* wp,
-                                                            std::int64_t pairs,
-                                                            __m256i (&sums)[MR][NR]) {
+FROST_TARGET_AVX2 __attribute__((noinline)) void accumulate(
+    const std::uint16_t* rows, std::int64_t pair_stride, const std::int16_t* wp, std::int64_t pairs,
+    const std::int32_t* bias, __m256i (&sums)[MR][NR]) {
   __m256i acc[MR][NR];
 #pragma GCC unroll 6
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 2
-    for (int j = 0; j < NR; ++j) acc[r][j] = _mm256_setzero_si256();
+    for (int j = 0; j < NR; ++j)
+      acc[r][j] = _mm256_load_si256(reinterpret_cast<const __m256i*>(bias + 8 * j));
   for (std::int64_t p = 0; p < pairs; ++p, wp += NR * 16) {
     __m256i bv[NR];
 #pragma GCC unroll 2
@@ -153,7 +162,8 @@ FROST_TARGET_AVX2 FROST_ALWAYS_INLINE void store_rows_u8(const OutputStage& out,
   (store_row_u8<NR>(out, acc[R], scale, c + R * out.c_stride_bytes, valid), ...);
 }
 
-// Bias, requantization and store of an MR x NR tile of accumulators for rows m.. of block b.
+// Requantization and store of an MR x NR tile of accumulators (bias included) for rows m.. of
+// block b.
 template <int MR, int NR>
 FROST_TARGET_AVX2 FROST_ALWAYS_INLINE void output_tile(const PackedWeights& w,
                                                        const OutputStage& out,
@@ -161,12 +171,6 @@ FROST_TARGET_AVX2 FROST_ALWAYS_INLINE void output_tile(const PackedWeights& w,
                                                        std::int64_t b) {
   const std::int64_t n0 = w.block_first_column(b);
   const std::int64_t valid = std::min<std::int64_t>(8 * NR, w.n() - n0);
-#pragma GCC unroll 2
-  for (int j = 0; j < NR; ++j) {
-    const __m256i bias = _mm256_load_si256(reinterpret_cast<const __m256i*>(w.bias() + n0 + 8 * j));
-#pragma GCC unroll 6
-    for (int r = 0; r < MR; ++r) acc[r][j] = _mm256_add_epi32(acc[r][j], bias);
-  }
   if (out.c == nullptr) {
 #pragma GCC unroll 2
     for (int j = 0; j < NR; ++j) {
@@ -202,7 +206,7 @@ FROST_TARGET_AVX2 inline void tile(const PackedWeights& w, const OutputStage& ou
                                    std::int64_t m, std::int64_t b) {
   __m256i acc[MR][NR];
   accumulate<MR, NR>(rows, pair_stride, w.weights<std::int16_t>() + w.block_offset(b),
-                     (w.k() + 1) / 2, acc);
+                     (w.k() + 1) / 2, w.bias() + w.block_first_column(b), acc);
   output_tile<MR, NR>(w, out, acc, m, b);
 }
 

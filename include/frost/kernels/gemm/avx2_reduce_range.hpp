@@ -22,23 +22,12 @@
 #if FROST_ARCH_X86_64
 #include <immintrin.h>
 
-#include "frost/kernels/detail/copy_short.hpp"
 #include "frost/kernels/detail/target.hpp"
 
 namespace frost::kernels::gemm_avx2_reduce_range {
 
 inline constexpr PackedLayout kLayout{.nr = 8, .kr = 4, .block = 2, .reduce_range = true};
 inline constexpr int kMaxRows = 4;
-
-// Four activation bytes a[0..avail) (the rest zero), as one int32 to broadcast.
-FROST_ALWAYS_INLINE std::int32_t load_group(const std::uint8_t* a, std::int64_t avail) {
-  std::int32_t v = 0;
-  if (avail >= 4)
-    std::memcpy(&v, a, 4);
-  else
-    detail::copy_short<4>(&v, a, static_cast<std::size_t>(avail));
-  return v;
-}
 
 template <int MR, int NR>
 FROST_TARGET_AVX2 FROST_ALWAYS_INLINE void multiply_group(__m256i (&acc)[MR][NR],
@@ -51,7 +40,7 @@ FROST_TARGET_AVX2 FROST_ALWAYS_INLINE void multiply_group(__m256i (&acc)[MR][NR]
     bv[j] = _mm256_load_si256(reinterpret_cast<const __m256i*>(wp + 32 * j));
 #pragma GCC unroll 4
   for (int r = 0; r < MR; ++r) {
-    const __m256i av = _mm256_set1_epi32(load_group(a[r] + k0, avail));
+    const __m256i av = _mm256_set1_epi32(gemm_avx2::load_group(a[r] + k0, avail));
 #pragma GCC unroll 2
     for (int j = 0; j < NR; ++j)
       acc[r][j] =
@@ -59,11 +48,13 @@ FROST_TARGET_AVX2 FROST_ALWAYS_INLINE void multiply_group(__m256i (&acc)[MR][NR]
   }
 }
 
-// Out of line with constant indices only, as gemm_avx512vnni::accumulate.
+// Bias + the dot products. Out of line with constant indices only, as
+// gemm_avx512vnni::accumulate.
 template <int MR, int NR>
 FROST_TARGET_AVX2 __attribute__((noinline)) void accumulate(const std::uint8_t* a_base,
                                                             std::int64_t a_stride_bytes,
                                                             const std::int8_t* wp, std::int64_t k,
+                                                            const std::int32_t* bias,
                                                             __m256i (&sums)[MR][NR]) {
   const std::uint8_t* a[MR];
   for (int r = 0; r < MR; ++r) a[r] = a_base + r * a_stride_bytes;
@@ -72,7 +63,8 @@ FROST_TARGET_AVX2 __attribute__((noinline)) void accumulate(const std::uint8_t* 
 #pragma GCC unroll 4
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 2
-    for (int j = 0; j < NR; ++j) acc[r][j] = _mm256_setzero_si256();
+    for (int j = 0; j < NR; ++j)
+      acc[r][j] = _mm256_load_si256(reinterpret_cast<const __m256i*>(bias + 8 * j));
   const std::int64_t full_groups = k / 4;
   for (std::int64_t g = 0; g < full_groups; ++g, wp += NR * 32)
     multiply_group<MR, NR>(acc, a, 4 * g, 4, wp, ones);
@@ -93,7 +85,8 @@ FROST_TARGET_AVX2 inline void tile(const GemmTileArgs& args, const gemm_avx2::Ou
   const PackedWeights& w = *args.weights;
   __m256i acc[MR][NR];
   accumulate<MR, NR>(args.a + m * args.a_stride_bytes, args.a_stride_bytes,
-                     w.weights<std::int8_t>() + w.block_offset(b), w.k(), acc);
+                     w.weights<std::int8_t>() + w.block_offset(b), w.k(),
+                     w.bias() + w.block_first_column(b), acc);
   gemm_avx2::output_tile<MR, NR>(w, out, acc, m, b);
 }
 

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "frost/config.hpp"
+#include "frost/kernels/detail/aligned_buffer.hpp"
 #include "frost/kernels/gemm/microkernel.hpp"
 
 #if FROST_ARCH_X86_64
@@ -31,9 +32,6 @@ template <int NR>
 inline constexpr int kMaxRows = NR == 4   ? 6
                                 : NR == 3 ? 8
                                           : 12;
-
-// How far ahead (in groups of 4 k) the accumulation loop prefetches packed weights.
-inline constexpr int kPrefetchGroups = 8;
 
 // Four activation bytes a[0..avail) (the rest zero) broadcast to every lane. The partial
 // load is masked: it neither reads past the row nor calls memcpy (see detail/copy_short.hpp).
@@ -157,12 +155,13 @@ FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE void store_rows_u8(
 // all k, written to sums. Kept out of line on purpose: inlined into the output stage, GCC 12
 // spilled all accumulators inside the loop (a third of the speed); alone, it keeps them in
 // registers and the hand-over costs MR * NR stores and loads that stay in L1.
+//
+// The sums start from init[r * init_row_stride + 16 * j ...]: the folded bias (row stride 0) on
+// the first slice of K, the partial sums of the previous slices after it.
 template <int MR, int NR>
-FROST_TARGET_AVX512VNNI __attribute__((noinline)) void accumulate(const std::uint8_t* a_base,
-                                                                  std::int64_t a_stride_bytes,
-                                                                  const std::int8_t* wp,
-                                                                  std::int64_t k,
-                                                                  __m512i (&sums)[MR][NR]) {
+FROST_TARGET_AVX512VNNI __attribute__((noinline)) void accumulate(
+    const std::uint8_t* a_base, std::int64_t a_stride_bytes, const std::int8_t* wp, std::int64_t k,
+    const std::int32_t* init, std::int64_t init_row_stride, __m512i (&sums)[MR][NR]) {
   const std::int64_t full_groups = k / 4;
   const std::uint8_t* a[MR];
   for (int r = 0; r < MR; ++r) a[r] = a_base + r * a_stride_bytes;
@@ -170,7 +169,8 @@ FROST_TARGET_AVX512VNNI __attribute__((noinline)) void accumulate(const std::uin
 #pragma GCC unroll 12
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 4
-    for (int j = 0; j < NR; ++j) acc[r][j] = _mm512_setzero_si512();
+    for (int j = 0; j < NR; ++j)
+      acc[r][j] = _mm512_loadu_si512(init + r * init_row_stride + 16 * j);
   std::int64_t g = 0;
   if constexpr (MR * NR <= 8) {
     // Too few accumulators to hide the vpdpbusd latency: a second set takes the odd groups.
@@ -199,8 +199,6 @@ FROST_TARGET_AVX512VNNI __attribute__((noinline)) void accumulate(const std::uin
       for (int j = 0; j < NR; ++j) acc[r][j] = _mm512_add_epi32(acc[r][j], odd[r][j]);
   }
   for (; g < full_groups; ++g, wp += NR * 64) {
-    // The packed weights of a block can exceed L1; fetch them a few groups ahead.
-    _mm_prefetch(reinterpret_cast<const char*>(wp + kPrefetchGroups * NR * 64), _MM_HINT_T0);
     multiply_group<MR, NR>(acc, a, 4 * g, 4, wp);
   }
   if (k % 4 != 0) {
@@ -221,21 +219,41 @@ FROST_TARGET_AVX512VNNI __attribute__((noinline)) void accumulate(const std::uin
     for (int j = 0; j < NR; ++j) sums[r][j] = acc[r][j];
 }
 
-// MR rows starting at m, times block b (NR slivers).
+// Slices of K per pass over a block: a block's packed weights (64 columns x K bytes) are read
+// once per row tile, so beyond this many k they would no longer stay in L1 (32-48 KiB) from one
+// row tile to the next; longer K is cut into slices of kSliceK, each run over all row tiles.
+inline constexpr std::int64_t kMaxUnslicedK = 512;
+inline constexpr std::int64_t kSliceK = 256;
+
+// Partial sums of the row tiles of one call between K slices (16 * NR int32 per row).
+inline std::int32_t* partial_sums(std::int64_t rows) {
+  thread_local detail::AlignedBuffer<std::int32_t> buffer;
+  const auto needed = static_cast<std::size_t>(rows * 64);
+  if (buffer.size() < needed) buffer = detail::AlignedBuffer<std::int32_t>(needed);
+  return buffer.data();
+}
+
+// MR rows starting at m, times k in [k0, k0 + k_len) of block b (NR slivers). The sums start
+// from the bias (first slice) or from `partial` (row stride 16 * NR); the last slice
+// requantizes and stores them, the others store them back to `partial`.
 template <int MR, int NR>
 FROST_TARGET_AVX512VNNI inline void tile(const GemmTileArgs& args, const OutputStage& out,
-                                         std::int64_t m, std::int64_t b) {
+                                         std::int64_t m, std::int64_t b, std::int64_t k0,
+                                         std::int64_t k_len, std::int32_t* partial) {
   const PackedWeights& w = *args.weights;
   const std::int64_t n0 = w.block_first_column(b);
   const std::int64_t valid = std::min<std::int64_t>(16 * NR, w.n() - n0);
+  const bool first = k0 == 0, last = k0 + k_len >= w.k();
   __m512i acc[MR][NR];
-  accumulate<MR, NR>(args.a + m * args.a_stride_bytes, args.a_stride_bytes,
-                     w.weights<std::int8_t>() + w.block_offset(b), w.k(), acc);
-#pragma GCC unroll 4
-  for (int j = 0; j < NR; ++j) {
-    const __m512i bias = _mm512_load_si512(w.bias() + n0 + 16 * j);
+  accumulate<MR, NR>(args.a + m * args.a_stride_bytes + k0, args.a_stride_bytes,
+                     w.weights<std::int8_t>() + w.block_offset(b) + k0 * NR * 16, k_len,
+                     first ? w.bias() + n0 : partial, first ? 0 : 16 * NR, acc);
+  if (!last) {
 #pragma GCC unroll 12
-    for (int r = 0; r < MR; ++r) acc[r][j] = _mm512_add_epi32(acc[r][j], bias);
+    for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+      for (int j = 0; j < NR; ++j) _mm512_store_si512(partial + r * 16 * NR + 16 * j, acc[r][j]);
+    return;
   }
 
   if (out.c == nullptr) {
@@ -270,10 +288,12 @@ FROST_TARGET_AVX512VNNI inline void tile(const GemmTileArgs& args, const OutputS
 // The last rows < kMaxRows<NR>: one instantiation per count.
 template <int NR, int R = 1>
 FROST_TARGET_AVX512VNNI inline void tail_rows(const GemmTileArgs& args, const OutputStage& out,
-                                              std::int64_t m, int rows, std::int64_t b) {
+                                              std::int64_t m, int rows, std::int64_t b,
+                                              std::int64_t k0, std::int64_t k_len,
+                                              std::int32_t* partial) {
   if constexpr (R < kMaxRows<NR>) {
-    if (rows == R) return tile<R, NR>(args, out, m, b);
-    tail_rows<NR, R + 1>(args, out, m, rows, b);
+    if (rows == R) return tile<R, NR>(args, out, m, b, k0, k_len, partial);
+    tail_rows<NR, R + 1>(args, out, m, rows, b, k0, k_len, partial);
   }
 }
 
@@ -282,9 +302,19 @@ FROST_TARGET_AVX512VNNI inline void block_rows(const GemmTileArgs& args, const O
                                                std::int64_t m_begin, std::int64_t m_end,
                                                std::int64_t b) {
   constexpr int kRows = kMaxRows<NR>;
-  std::int64_t m = m_begin;
-  for (; m + kRows <= m_end; m += kRows) tile<kRows, NR>(args, out, m, b);
-  if (m < m_end) tail_rows<NR>(args, out, m, static_cast<int>(m_end - m), b);
+  const std::int64_t k = args.weights->k();
+  const std::int64_t slice = k <= kMaxUnslicedK ? k : kSliceK;
+  std::int32_t* partial = k <= kMaxUnslicedK ? nullptr : partial_sums(m_end - m_begin);
+  for (std::int64_t k0 = 0; k0 < k; k0 += slice) {
+    const std::int64_t k_len = std::min(slice, k - k0);
+    std::int64_t m = m_begin;
+    for (; m + kRows <= m_end; m += kRows)
+      tile<kRows, NR>(args, out, m, b, k0, k_len,
+                      partial == nullptr ? nullptr : partial + (m - m_begin) * 16 * NR);
+    if (m < m_end)
+      tail_rows<NR>(args, out, m, static_cast<int>(m_end - m), b, k0, k_len,
+                    partial == nullptr ? nullptr : partial + (m - m_begin) * 16 * NR);
+  }
 }
 
 inline void run(const GemmTileArgs& args, std::int64_t m_begin, std::int64_t m_end,

@@ -23,25 +23,12 @@
 #if FROST_ARCH_X86_64
 #include <immintrin.h>
 
-#include "frost/kernels/detail/copy_short.hpp"
 #include "frost/kernels/detail/target.hpp"
 
 namespace frost::kernels::gemm_avxvnni {
 
 inline constexpr PackedLayout kLayout{.nr = 8, .kr = 4, .block = 2};
 inline constexpr int kMaxRows = 6;
-
-// Four activation bytes a[0..avail) (the rest zero) broadcast to every lane, without reading
-// past the row.
-FROST_TARGET_AVXVNNI FROST_ALWAYS_INLINE __m256i broadcast_group(const std::uint8_t* a,
-                                                                 std::int64_t avail) {
-  std::int32_t v = 0;
-  if (avail >= 4)
-    std::memcpy(&v, a, 4);
-  else
-    detail::copy_short<4>(&v, a, static_cast<std::size_t>(avail));
-  return _mm256_set1_epi32(v);
-}
 
 template <int MR, int NR>
 FROST_TARGET_AVXVNNI FROST_ALWAYS_INLINE void multiply_group(__m256i (&acc)[MR][NR],
@@ -54,20 +41,18 @@ FROST_TARGET_AVXVNNI FROST_ALWAYS_INLINE void multiply_group(__m256i (&acc)[MR][
     bv[j] = _mm256_load_si256(reinterpret_cast<const __m256i*>(wp + j * 32));
 #pragma GCC unroll 6
   for (int r = 0; r < MR; ++r) {
-    const __m256i av = broadcast_group(a[r] + k0, avail);
+    const __m256i av = _mm256_set1_epi32(gemm_avx2::load_group(a[r] + k0, avail));
 #pragma GCC unroll 2
     for (int j = 0; j < NR; ++j) acc[r][j] = _mm256_dpbusd_avx_epi32(acc[r][j], av, bv[j]);
   }
 }
 
-// sums[r][j] = row r . sliver j over all k. Out of line for the reason given at
+// sums[r][j] = bias of sliver j + row r . sliver j over all k. Out of line for the reason given at
 // gemm_avx512vnni::accumulate (inlined into the output stage, GCC spills the accumulators).
 template <int MR, int NR>
-FROST_TARGET_AVXVNNI __attribute__((noinline)) void accumulate(const std::uint8_t* a_base,
-                                                               std::int64_t a_stride_bytes,
-                                                               const std::int8_t* wp,
-                                                               std::int64_t k,
-                                                               __m256i (&sums)[MR][NR]) {
+FROST_TARGET_AVXVNNI __attribute__((noinline)) void accumulate(
+    const std::uint8_t* a_base, std::int64_t a_stride_bytes, const std::int8_t* wp, std::int64_t k,
+    const std::int32_t* bias, __m256i (&sums)[MR][NR]) {
   const std::int64_t full_groups = k / 4;
   const std::uint8_t* a[MR];
   for (int r = 0; r < MR; ++r) a[r] = a_base + r * a_stride_bytes;
@@ -75,7 +60,8 @@ FROST_TARGET_AVXVNNI __attribute__((noinline)) void accumulate(const std::uint8_
 #pragma GCC unroll 6
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 2
-    for (int j = 0; j < NR; ++j) acc[r][j] = _mm256_setzero_si256();
+    for (int j = 0; j < NR; ++j)
+      acc[r][j] = _mm256_load_si256(reinterpret_cast<const __m256i*>(bias + 8 * j));
   std::int64_t g = 0;
   if constexpr (MR * NR <= 4) {
     // Too few accumulators to cover the vpdpbusd latency: a second set takes the odd groups.
@@ -127,7 +113,8 @@ FROST_TARGET_AVXVNNI inline void tile(const GemmTileArgs& args, const gemm_avx2:
   const PackedWeights& w = *args.weights;
   __m256i acc[MR][NR];
   accumulate<MR, NR>(args.a + m * args.a_stride_bytes, args.a_stride_bytes,
-                     w.weights<std::int8_t>() + w.block_offset(b), w.k(), acc);
+                     w.weights<std::int8_t>() + w.block_offset(b), w.k(),
+                     w.bias() + w.block_first_column(b), acc);
   gemm_avx2::output_tile<MR, NR>(w, out, acc, m, b);
 }
 
