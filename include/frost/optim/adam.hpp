@@ -41,6 +41,17 @@ struct AdamFamilyOptions {
       FROST_CHECK(betas[i] >= 0.0 && betas[i] < 1.0, op, "invalid beta parameter at index ", i,
                   ": ", betas[i], " (must be in [0, 1))");
   }
+
+  // Every option by name, for state dicts (optim/state_dict.hpp).
+  template <class Self, class Fn>
+  static void fields(Self& self, Fn&& fn) {
+    fn("lr", self.lr);
+    fn("betas.0", self.betas[0]);
+    fn("betas.1", self.betas[1]);
+    fn("eps", self.eps);
+    fn("weight_decay", self.weight_decay);
+    fn("amsgrad", self.amsgrad);
+  }
 };
 
 }  // namespace detail
@@ -53,6 +64,14 @@ struct AdamState {
   Tensor<float> exp_avg;
   Tensor<float> exp_avg_sq;
   Tensor<float> max_exp_avg_sq;  // amsgrad only
+
+  template <class Self, class Fn>
+  static void fields(Self& self, Fn&& fn) {
+    fn("step", self.step);
+    fn("exp_avg", self.exp_avg);
+    fn("exp_avg_sq", self.exp_avg_sq);
+    fn("max_exp_avg_sq", self.max_exp_avg_sq);
+  }
 };
 
 namespace detail {
@@ -63,10 +82,9 @@ template <class Options>
 inline void adam_step(const Options& o, AdamState& state, const ParamUpdate& u, const float* grad,
                       float l2, float decay) {
   const Shape& shape = u.tensor->shape();
-  if (!state.exp_avg.defined()) {
-    state.exp_avg = Tensor<float>::zeros(shape);
-    state.exp_avg_sq = Tensor<float>::zeros(shape);
-  }
+  // Each buffer on its own, so that any state a state dict loads is usable.
+  if (!state.exp_avg.defined()) state.exp_avg = Tensor<float>::zeros(shape);
+  if (!state.exp_avg_sq.defined()) state.exp_avg_sq = Tensor<float>::zeros(shape);
   if (o.amsgrad && !state.max_exp_avg_sq.defined())
     state.max_exp_avg_sq = Tensor<float>::zeros(shape);
   ++state.step;

@@ -29,13 +29,19 @@
 // The optimizer starts in warm-up (statistics only, no noise), as StatAssist's float phase wants
 // (DESIGN.md §4); set_warmup(false) when fake quantization starts. Nothing is reset then: the
 // statistics, the momentum / Adam moments and the step counts carry over.
+//
+// State dicts (optim/state_dict.hpp) hold, beside the base optimizer's, the GradBoost options,
+// the seed, the number of noise streams drawn so far, the warm-up flag and each parameter's
+// GradBoost state: a run resumed from one draws the same noise as the run that saved it.
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -63,6 +69,15 @@ struct GradBoostOptions {
     FROST_CHECK(noise_decay >= 0.0 && noise_decay <= 1.0, op, "GradBoost noise_decay ", noise_decay,
                 " outside [0, 1]");
   }
+
+  // The options a state dict holds (optim/state_dict.hpp); the seed in use is saved apart.
+  template <class Self, class Fn>
+  static void fields(Self& self, Fn&& fn) {
+    fn("beta", self.beta);
+    fn("clip_by", self.clip_by);
+    fn("noise_decay", self.noise_decay);
+    fn("toss_coin", self.toss_coin);
+  }
 };
 
 struct GradBoostState {
@@ -70,6 +85,14 @@ struct GradBoostState {
   std::int64_t restart_step = 0;  // r: steps after warm-up
   Tensor<float> exp_min;
   Tensor<float> exp_max;
+
+  template <class Self, class Fn>
+  static void fields(Self& self, Fn&& fn) {
+    fn("step", self.step);
+    fn("restart_step", self.restart_step);
+    fn("exp_min", self.exp_min);
+    fn("exp_max", self.exp_max);
+  }
 };
 
 template <class Base>
@@ -132,10 +155,9 @@ class GradBoost : public Base {
 
   void transform_gradient(std::size_t group, std::size_t index, std::span<float> grad) override {
     GradBoostState& s = state_for(group, index);
-    if (!s.exp_min.defined()) {
-      s.exp_min = Tensor<float>::zeros(this->params(group)[index].shape());
-      s.exp_max = Tensor<float>::zeros(this->params(group)[index].shape());
-    }
+    // Each buffer on its own, so that any state a state dict loads is usable.
+    if (!s.exp_min.defined()) s.exp_min = Tensor<float>::zeros(this->params(group)[index].shape());
+    if (!s.exp_max.defined()) s.exp_max = Tensor<float>::zeros(this->params(group)[index].shape());
     ++s.step;
     const bool boost = !warmup_;
     if (boost) ++s.restart_step;
@@ -181,6 +203,58 @@ class GradBoost : public Base {
         }
       }
     });
+  }
+
+  void write_extra_state(OptimStateDict& dict) const override {
+    Base::write_extra_state(dict);
+    GradBoostOptions::fields(boost_, [&](const char* field, const auto& value) {
+      detail::put(dict, std::string("gradboost.") + field, value);
+    });
+    detail::put(dict, "gradboost.seed", seed_);
+    detail::put(dict, "gradboost.draws", draws_);
+    detail::put(dict, "gradboost.warmup", warmup_);
+    std::size_t index = 0;
+    for (std::size_t g = 0; g < this->num_param_groups(); ++g)
+      for (std::size_t i = 0; i < this->params(g).size(); ++i, ++index)
+        GradBoostState::fields(boost_state(g, i), [&](const char* field, const auto& value) {
+          detail::put(dict, detail::state_key(index, std::string("gradboost.") + field), value);
+        });
+  }
+
+  std::function<void()> read_extra_state(detail::StateDictReader& in) override {
+    std::function<void()> commit_base = Base::read_extra_state(in);
+    GradBoostOptions boost = boost_;
+    GradBoostOptions::fields(boost, [&](const char* field, auto& value) {
+      in.read(std::string("gradboost.") + field, value);
+    });
+    boost.validate(this->name());
+    std::uint64_t seed = 0, draws = 0;
+    bool warmup = true;
+    in.read("gradboost.seed", seed);
+    in.read("gradboost.draws", draws);
+    in.read("gradboost.warmup", warmup);
+    boost.seed = seed;
+    std::vector<std::vector<GradBoostState>> states(this->num_param_groups());
+    std::size_t index = 0;
+    for (std::size_t g = 0; g < states.size(); ++g) {
+      states[g].resize(this->params(g).size());
+      for (std::size_t i = 0; i < states[g].size(); ++i, ++index) {
+        const Shape& shape = this->params(g)[i].shape();
+        GradBoostState::fields(states[g][i], [&](const char* field, auto& value) {
+          in.read_state(detail::state_key(index, std::string("gradboost.") + field), value, shape,
+                        index);
+        });
+      }
+    }
+    return [this, commit_base = std::move(commit_base), boost, seed, draws, warmup,
+            states = std::move(states)]() mutable {
+      if (commit_base) commit_base();
+      boost_ = boost;
+      seed_ = seed;
+      draws_ = draws;
+      warmup_ = warmup;
+      states_ = std::move(states);
+    };
   }
 
  private:

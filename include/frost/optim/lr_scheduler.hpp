@@ -20,12 +20,19 @@
 //
 // The optimizer must outlive its scheduler. restart() returns to step 0 (StatAssist restarts the
 // schedule when quantization-aware training begins, DESIGN.md §4).
+//
+// state_dict() / load_state_dict() (layout: optim/state_dict.hpp) hold the step count and the
+// base lrs, all a scheduler changes as it runs; the schedule itself (step size, milestones, warm-up
+// length, ...) is what the constructor was given. Resuming: build the optimizer and the scheduler
+// as for the original run, then load both (in either order; loading the scheduler sets the
+// optimizer's lrs for the loaded step).
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <functional>
 #include <numbers>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -61,6 +68,44 @@ class LRScheduler {
     apply();
   }
 
+  // "StepLR", "WarmupCosineLR", ...; "LRScheduler" for a schedule given as a function.
+  virtual const char* name() const { return "LRScheduler"; }
+
+  OptimStateDict state_dict() const {
+    OptimStateDict dict;
+    dict.metadata["format"] = kLRSchedulerStateFormat;
+    dict.metadata["scheduler"] = name();
+    detail::put(dict, "last_step", step_);
+    detail::put(dict, "base_lrs", static_cast<std::int64_t>(base_lrs_.size()));
+    for (std::size_t g = 0; g < base_lrs_.size(); ++g)
+      detail::put(dict, "base_lrs." + std::to_string(g), base_lrs_[g]);
+    return dict;
+  }
+
+  // Restores the step count and the base lrs (checked first: kind of scheduler, number of groups)
+  // and sets the optimizer's lrs for that step.
+  void load_state_dict(const OptimStateDict& dict) {
+    detail::StateDictReader in(dict, name());
+    in.expect("format", kLRSchedulerStateFormat);
+    in.expect("scheduler", name());
+    std::int64_t step = 0;
+    in.read("last_step", step);
+    const std::size_t groups = in.count("base_lrs");
+    in.fail_unless(groups == base_lrs_.size(), "the state dict has base lrs for ", groups,
+                   " parameter groups, the scheduler ", base_lrs_.size());
+    std::vector<double> base_lrs(groups);
+    for (std::size_t g = 0; g < groups; ++g) {
+      const std::string key = "base_lrs." + std::to_string(g);
+      in.read(key, base_lrs[g]);
+      in.fail_unless(std::isfinite(base_lrs[g]) && base_lrs[g] >= 0.0, "key \"", key, "\" is ",
+                     base_lrs[g], ", not a valid learning rate");
+    }
+    in.check_all_read();
+    step_ = step;
+    base_lrs_ = std::move(base_lrs);
+    apply();
+  }
+
   std::int64_t last_step() const { return step_; }
   const std::vector<double>& base_lrs() const { return base_lrs_; }
   // The lr of every group at the current step (what step() / the constructor last set).
@@ -91,6 +136,7 @@ class StepLR : public LRScheduler {
  public:
   StepLR(Optimizer& optimizer, std::int64_t step_size, double gamma = 0.1)
       : LRScheduler(optimizer, make(step_size, gamma)) {}
+  const char* name() const override { return "StepLR"; }
 
  private:
   static Schedule make(std::int64_t step_size, double gamma) {
@@ -107,6 +153,7 @@ class MultiStepLR : public LRScheduler {
   // A milestone listed k times multiplies by gamma^k, as in PyTorch.
   MultiStepLR(Optimizer& optimizer, std::vector<std::int64_t> milestones, double gamma = 0.1)
       : LRScheduler(optimizer, make(std::move(milestones), gamma)) {}
+  const char* name() const override { return "MultiStepLR"; }
 
  private:
   static Schedule make(std::vector<std::int64_t> milestones, double gamma) {
@@ -125,6 +172,7 @@ class MultiStepLR : public LRScheduler {
 class ExponentialLR : public LRScheduler {
  public:
   ExponentialLR(Optimizer& optimizer, double gamma) : LRScheduler(optimizer, make(gamma)) {}
+  const char* name() const override { return "ExponentialLR"; }
 
  private:
   static Schedule make(double gamma) {
@@ -145,6 +193,7 @@ class LambdaLR : public LRScheduler {
   // One factor per group.
   LambdaLR(Optimizer& optimizer, std::vector<Factor> factors)
       : LRScheduler(optimizer, make(optimizer, std::move(factors))) {}
+  const char* name() const override { return "LambdaLR"; }
 
  private:
   static Schedule make(Factor factor) {
@@ -178,6 +227,7 @@ class WarmupCosineLR : public LRScheduler {
   WarmupCosineLR(Optimizer& optimizer, std::int64_t warmup_steps, std::int64_t total_steps,
                  double eta_min = 0.0)
       : WarmupCosineLR(optimizer, WarmupCosineOptions{warmup_steps, total_steps, eta_min, 0.0}) {}
+  const char* name() const override { return "WarmupCosineLR"; }
 
   // lr at step n for one base lr: the schedule itself, for tests and plots.
   static double lr_at(const WarmupCosineOptions& o, double base, std::int64_t n) {

@@ -13,6 +13,11 @@
 // updated values where the module reads them. A parameter without a gradient is skipped, as in
 // PyTorch (and its state is not created).
 //
+// State dicts (optim/state_dict.hpp): state_dict() / load_state_dict() hold every group's
+// options and every parameter's state; Options and State list their fields for it with a static
+// fields(self, fn) (see detail::DescribesFields), and a subclass with state of its own (GradBoost)
+// adds it through write_extra_state() / read_extra_state().
+//
 // Extension point (GradBoost, DESIGN.md §5). An optimizer that overrides transforms_gradient() to
 // return true gets transform_gradient(group, index, grad) called once per parameter and step,
 // with a private copy of the gradient it may rewrite (the parameter's own .grad() is left
@@ -28,14 +33,17 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "frost/core/error.hpp"
 #include "frost/core/parallel.hpp"
 #include "frost/core/tensor.hpp"
+#include "frost/optim/state_dict.hpp"
 
 namespace frost::optim {
 
@@ -78,6 +86,14 @@ class Optimizer {
   void set_lr(double lr) {
     for (std::size_t g = 0; g < num_param_groups(); ++g) set_lr(g, lr);
   }
+
+  // A snapshot of the optimizer's state: the options of every group and the state of every
+  // parameter (layout: optim/state_dict.hpp). optim::save writes it to a file.
+  virtual OptimStateDict state_dict() const = 0;
+  // Replaces every group's options and every parameter's state with copies of the dict's. The
+  // dict must come from the same kind of optimizer over parameters of the same shapes in the
+  // same groups; otherwise a frost::Error says what differs and nothing has changed.
+  virtual void load_state_dict(const OptimStateDict& dict) = 0;
 };
 
 namespace detail {
@@ -112,7 +128,7 @@ struct ParamUpdate {
 
 // Options must provide `double lr`, `double weight_decay` and `void validate(const char* op)
 // const`; State must be default-constructible (the state of a parameter that has not been updated
-// yet).
+// yet). For state dicts both also provide a static fields(self, fn) (optim/state_dict.hpp).
 template <class Options, class State>
 class BasicOptimizer : public Optimizer {
  public:
@@ -193,6 +209,85 @@ class BasicOptimizer : public Optimizer {
     }
   }
 
+  OptimStateDict state_dict() const override {
+    if constexpr (!detail::DescribesFields<Options> || !detail::DescribesFields<State>) {
+      frost::detail::throw_error(name(),
+                                 "state_dict: the options or state type does not list its "
+                                 "fields (static fields(self, fn))");
+    } else {
+      OptimStateDict dict;
+      dict.metadata["format"] = kOptimizerStateFormat;
+      dict.metadata["optimizer"] = name();
+      detail::put(dict, "param_groups", static_cast<std::int64_t>(groups_.size()));
+      std::size_t index = 0;
+      for (std::size_t g = 0; g < groups_.size(); ++g) {
+        const std::string prefix = "param_groups." + std::to_string(g) + ".";
+        detail::put(dict, prefix + "params", static_cast<std::int64_t>(groups_[g].params.size()));
+        Options::fields(groups_[g].options, [&](const char* field, const auto& value) {
+          detail::put(dict, prefix + field, value);
+        });
+        for (std::size_t i = 0; i < groups_[g].params.size(); ++i, ++index) {
+          dict.metadata["params." + std::to_string(index) + ".shape"] =
+              shape_str(groups_[g].params[i].shape());
+          State::fields(states_[g][i], [&](const char* field, const auto& value) {
+            detail::put(dict, detail::state_key(index, field), value);
+          });
+        }
+      }
+      write_extra_state(dict);
+      return dict;
+    }
+  }
+
+  void load_state_dict(const OptimStateDict& dict) override {
+    if constexpr (!detail::DescribesFields<Options> || !detail::DescribesFields<State>) {
+      (void)dict;
+      frost::detail::throw_error(name(),
+                                 "load_state_dict: the options or state type does not list its "
+                                 "fields (static fields(self, fn))");
+    } else {
+      // Everything is read and checked into copies first; the optimizer changes only at the end.
+      detail::StateDictReader in(dict, name());
+      in.expect("format", kOptimizerStateFormat);
+      in.expect("optimizer", name());
+      const std::size_t num_groups = in.count("param_groups");
+      in.fail_unless(num_groups == groups_.size(), "the state dict has ", num_groups,
+                     " parameter groups, the optimizer ", groups_.size());
+      std::vector<Options> options(groups_.size());
+      std::vector<std::vector<State>> states(groups_.size());
+      std::size_t index = 0;
+      for (std::size_t g = 0; g < groups_.size(); ++g) {
+        const std::string prefix = "param_groups." + std::to_string(g) + ".";
+        const std::vector<Tensor<float>>& params = groups_[g].params;
+        const std::size_t num_params = in.count(prefix + "params");
+        in.fail_unless(num_params == params.size(), "group ", g, " has ", num_params,
+                       " parameters in the state dict, ", params.size(), " in the optimizer");
+        options[g] = groups_[g].options;
+        Options::fields(options[g],
+                        [&](const char* field, auto& value) { in.read(prefix + field, value); });
+        options[g].validate(name());
+        states[g].resize(params.size());
+        for (std::size_t i = 0; i < params.size(); ++i, ++index) {
+          const Shape& shape = params[i].shape();
+          const std::string shape_key = "params." + std::to_string(index) + ".shape";
+          const std::string& saved_shape = in.text(shape_key);
+          in.fail_unless(saved_shape == shape_str(shape), "parameter ", index, " (parameter ", i,
+                         " of group ", g, ") has shape ", shape_str(shape), " but \"", shape_key,
+                         "\" is ", saved_shape);
+          State::fields(states[g][i], [&](const char* field, auto& value) {
+            in.read_state(detail::state_key(index, field), value, shape, index);
+          });
+        }
+      }
+      std::function<void()> commit_extra = read_extra_state(in);
+      in.check_all_read();
+
+      for (std::size_t g = 0; g < groups_.size(); ++g) groups_[g].options = std::move(options[g]);
+      states_ = std::move(states);
+      if (commit_extra) commit_extra();
+    }
+  }
+
   void zero_grad(bool set_to_none = true) final {
     for (auto& group : groups_)
       for (auto& p : group.params) {
@@ -222,6 +317,16 @@ class BasicOptimizer : public Optimizer {
       if (spec.weight_decay) options.weight_decay = *spec.weight_decay;
       add_param_group(std::move(spec.params), options);
     }
+  }
+
+  // State a subclass keeps beside the options and State (GradBoost's), in the same dict.
+  // read_extra_state() reads and checks it with `in` (which reports keys nobody read) without
+  // changing the optimizer, and returns what installs it; that runs only once the whole dict
+  // has been checked, and must not throw.
+  virtual void write_extra_state(OptimStateDict& dict) const { (void)dict; }
+  virtual std::function<void()> read_extra_state(detail::StateDictReader& in) {
+    (void)in;
+    return {};
   }
 
   // Updates one parameter in place from its gradient. Called only for parameters with a gradient.

@@ -55,6 +55,20 @@ struct RMSpropOptions {
     detail::check_finite_nonnegative(op, "initial_square_avg", initial_square_avg);
     FROST_CHECK(alpha >= 0.0 && alpha <= 1.0, op, "invalid alpha ", alpha, " (must be in [0, 1])");
   }
+
+  // Every option by name, for state dicts (optim/state_dict.hpp).
+  template <class Self, class Fn>
+  static void fields(Self& self, Fn&& fn) {
+    fn("lr", self.lr);
+    fn("alpha", self.alpha);
+    fn("eps", self.eps);
+    fn("weight_decay", self.weight_decay);
+    fn("momentum", self.momentum);
+    fn("centered", self.centered);
+    fn("eps_inside_sqrt", self.eps_inside_sqrt);
+    fn("initial_square_avg", self.initial_square_avg);
+    fn("lr_in_momentum", self.lr_in_momentum);
+  }
 };
 
 struct RMSpropState {
@@ -62,6 +76,14 @@ struct RMSpropState {
   Tensor<float> square_avg;
   Tensor<float> grad_avg;         // centered only
   Tensor<float> momentum_buffer;  // momentum > 0 only
+
+  template <class Self, class Fn>
+  static void fields(Self& self, Fn&& fn) {
+    fn("step", self.step);
+    fn("square_avg", self.square_avg);
+    fn("grad_avg", self.grad_avg);
+    fn("momentum_buffer", self.momentum_buffer);
+  }
 };
 
 class RMSprop : public BasicOptimizer<RMSpropOptions, RMSpropState> {

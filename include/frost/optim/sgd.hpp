@@ -35,10 +35,25 @@ struct SGDOptions {
                 "Nesterov momentum requires momentum > 0 and dampening == 0, got momentum ",
                 momentum, " and dampening ", dampening);
   }
+
+  // Every option by name, for state dicts (optim/state_dict.hpp).
+  template <class Self, class Fn>
+  static void fields(Self& self, Fn&& fn) {
+    fn("lr", self.lr);
+    fn("momentum", self.momentum);
+    fn("dampening", self.dampening);
+    fn("weight_decay", self.weight_decay);
+    fn("nesterov", self.nesterov);
+  }
 };
 
 struct SGDState {
   Tensor<float> momentum_buffer;  // undefined until the first step with momentum
+
+  template <class Self, class Fn>
+  static void fields(Self& self, Fn&& fn) {
+    fn("momentum_buffer", self.momentum_buffer);
+  }
 };
 
 class SGD : public BasicOptimizer<SGDOptions, SGDState> {
