@@ -58,7 +58,9 @@
 #include "frost/optim/lr_scheduler.hpp"
 #include "frost/optim/optimizer.hpp"
 #include "frost/optim/rmsprop.hpp"
+#include "frost/optim/serialize.hpp"
 #include "frost/optim/sgd.hpp"
+#include "frost/optim/state_dict.hpp"
 
 // data and io
 #include "frost/data/dataset.hpp"
