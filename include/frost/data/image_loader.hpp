@@ -23,26 +23,22 @@
 // skipped whatever the worker count; a batch whose every file is bad has shape [0, 0, 0, 0]).
 
 #include <algorithm>
-#include <condition_variable>
 #include <cstdint>
 #include <cstring>
-#include <exception>
 #include <iostream>
-#include <iterator>
-#include <map>
 #include <mutex>
 #include <optional>
-#include <thread>
+#include <span>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "frost/core/error.hpp"
 #include "frost/core/rng.hpp"
 #include "frost/core/tensor.hpp"
-#include "frost/data/dataset.hpp"
 #include "frost/data/image_folder.hpp"
 #include "frost/data/image_transforms.hpp"
-#include "frost/data/loader.hpp"
+#include "frost/data/loader_base.hpp"
 #include "frost/data/transforms.hpp"
 #include "frost/io/image.hpp"
 
@@ -77,10 +73,15 @@ inline void warn_skipped(const std::string& what) {
 
 }  // namespace detail
 
-class ImageLoader {
+// Epochs, passes, next(), make_batch() and range-for come from detail::LoaderBase.
+class ImageLoader : public detail::LoaderBase {
  public:
   ImageLoader(ImageFileList files, ImageLoaderOptions options = {}, Transform transform = {})
-      : files_(std::move(files)), options_(options), transform_(std::move(transform)) {
+      : LoaderBase(plan("ImageLoader", files.size(), options, options.num_workers,
+                        std::max<std::int64_t>(options.prefetch_batches, options.num_workers))),
+        files_(std::move(files)),
+        options_(options),
+        transform_(std::move(transform)) {
     FROST_CHECK(files_.size() > 0, "ImageLoader", "the image list is empty");
     FROST_CHECK(options_.batch_size >= 1, "ImageLoader", "batch_size must be >= 1, got ",
                 options_.batch_size);
@@ -90,121 +91,12 @@ class ImageLoader {
     FROST_CHECK(options_.channels >= 0 && options_.channels <= 4, "ImageLoader",
                 "channels must be 0 (as stored) or 1 to 4, got ", options_.channels);
   }
-  ImageLoader(const ImageLoader&) = delete;
-  ImageLoader& operator=(const ImageLoader&) = delete;
-  ~ImageLoader() { stop_workers(); }
+  ~ImageLoader() override { stop_threads(); }
 
   const ImageFileList& files() const { return files_; }
   const ImageLoaderOptions& options() const { return options_; }
 
-  std::int64_t num_batches() const {
-    const std::int64_t n = files_.size(), b = options_.batch_size;
-    return options_.drop_last ? n / b : (n + b - 1) / b;
-  }
-
-  void set_epoch(std::uint64_t epoch) { next_epoch_ = epoch; }
-  std::uint64_t next_epoch() const { return next_epoch_; }
-
-  // Sample indices of an epoch, in the order they are batched (DataLoader's shuffle).
-  std::vector<std::int64_t> epoch_order(std::uint64_t epoch) const {
-    if (options_.shuffle) {
-      Generator gen(detail::mix_seed(options_.seed, epoch, detail::kShuffleStream));
-      return random_permutation(files_.size(), gen);
-    }
-    std::vector<std::int64_t> order(static_cast<std::size_t>(files_.size()));
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::int64_t>(i);
-    return order;
-  }
-
-  // Starts a pass over the next epoch, abandoning any pass in progress.
-  void start_epoch() {
-    stop_workers();
-    epoch_ = next_epoch_++;
-    order_ = epoch_order(epoch_);
-    cursor_ = 0;
-    finished_ = false;
-    if (options_.num_workers > 0 && num_batches() > 0) {
-      stop_ = false;
-      next_to_make_ = 0;
-      ready_.clear();
-      for (int w = 0; w < options_.num_workers; ++w)
-        workers_.emplace_back([this] { worker_loop(); });
-    }
-  }
-
-  // The next batch of the current pass, or nullopt when the epoch is over. Re-throws an error
-  // raised while making this batch (after which the epoch is over).
-  std::optional<Batch> next() {
-    if (finished_ || cursor_ >= num_batches()) {
-      finished_ = true;
-      return std::nullopt;
-    }
-    if (workers_.empty()) {
-      try {
-        return assemble(order_, epoch_, cursor_++);
-      } catch (...) {
-        finished_ = true;
-        throw;
-      }
-    }
-    Slot slot;
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      filled_.wait(lock, [this] { return ready_.count(cursor_) != 0; });
-      auto it = ready_.find(cursor_);
-      slot = std::move(it->second);
-      ready_.erase(it);
-      ++cursor_;
-    }
-    drained_.notify_all();
-    if (slot.error) {
-      finished_ = true;
-      stop_workers();
-      std::rethrow_exception(slot.error);
-    }
-    return std::move(slot.batch);
-  }
-
-  // Batch `index` of `epoch`, made from scratch on the calling thread.
-  Batch make_batch(std::uint64_t epoch, std::int64_t index) const {
-    return assemble(epoch_order(epoch), epoch, index);
-  }
-
-  class Iterator {
-   public:
-    using iterator_category = std::input_iterator_tag;
-    using value_type = Batch;
-    using difference_type = std::ptrdiff_t;
-
-    Iterator() = default;
-    Batch& operator*() { return *current_; }
-    Batch* operator->() { return &*current_; }
-    Iterator& operator++() {
-      current_ = loader_->next();
-      return *this;
-    }
-    void operator++(int) { ++*this; }
-    bool operator==(std::default_sentinel_t) const { return !current_.has_value(); }
-
-   private:
-    friend class ImageLoader;
-    explicit Iterator(ImageLoader* loader) : loader_(loader), current_(loader->next()) {}
-    ImageLoader* loader_ = nullptr;
-    std::optional<Batch> current_;
-  };
-
-  Iterator begin() {
-    start_epoch();
-    return Iterator(this);
-  }
-  std::default_sentinel_t end() const { return {}; }
-
  private:
-  struct Slot {
-    std::optional<Batch> batch;
-    std::exception_ptr error;
-  };
-
   // Decodes and transforms one sample; nullopt when it is skipped as unreadable.
   std::optional<Image> load_sample(std::int64_t sample, std::uint64_t epoch) const {
     const ImageSample& s = files_.samples[static_cast<std::size_t>(sample)];
@@ -227,17 +119,12 @@ class ImageLoader {
     return img;
   }
 
-  Batch assemble(const std::vector<std::int64_t>& order, std::uint64_t epoch,
-                 std::int64_t index) const {
-    FROST_CHECK(index >= 0 && index < num_batches(), "ImageLoader", "batch ", index,
-                " out of range for ", num_batches(), " batches per epoch");
-    const std::int64_t begin = index * options_.batch_size;
-    const std::int64_t count = std::min(options_.batch_size, files_.size() - begin);
+  Batch assemble(std::span<const std::int64_t> samples, std::uint64_t epoch,
+                 std::int64_t /*index*/) const override {
     std::vector<Image> images;
     std::vector<std::int32_t> labels;
-    images.reserve(static_cast<std::size_t>(count));
-    for (std::int64_t k = 0; k < count; ++k) {
-      const std::int64_t sample = order[static_cast<std::size_t>(begin + k)];
+    images.reserve(samples.size());
+    for (const std::int64_t sample : samples) {
       std::optional<Image> img = load_sample(sample, epoch);
       if (!img) continue;
       if (!images.empty()) {
@@ -270,66 +157,9 @@ class ImageLoader {
     return batch;
   }
 
-  std::int64_t window() const {
-    return std::max<std::int64_t>(options_.prefetch_batches, options_.num_workers);
-  }
-
-  void worker_loop() {
-    const std::int64_t batches = num_batches();
-    for (;;) {
-      std::int64_t index = 0;
-      {
-        std::unique_lock<std::mutex> lock(mutex_);
-        drained_.wait(lock, [&] {
-          return stop_ || next_to_make_ >= batches || next_to_make_ < cursor_ + window();
-        });
-        if (stop_ || next_to_make_ >= batches) return;
-        index = next_to_make_++;
-      }
-      Slot slot;
-      try {
-        slot.batch = assemble(order_, epoch_, index);
-      } catch (...) {
-        slot.error = std::current_exception();
-      }
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (stop_) return;
-        ready_.emplace(index, std::move(slot));
-      }
-      filled_.notify_all();
-    }
-  }
-
-  void stop_workers() {
-    if (workers_.empty()) return;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stop_ = true;
-    }
-    drained_.notify_all();
-    for (auto& w : workers_) w.join();
-    workers_.clear();
-    ready_.clear();
-  }
-
   ImageFileList files_;
   ImageLoaderOptions options_;
   Transform transform_;
-
-  // The pass in progress; workers read order_ and epoch_, which change only while none run.
-  std::uint64_t next_epoch_ = 0;
-  std::uint64_t epoch_ = 0;
-  std::vector<std::int64_t> order_;
-  std::int64_t cursor_ = 0;  // guarded by mutex_ while workers run
-  bool finished_ = true;
-
-  std::vector<std::thread> workers_;
-  std::mutex mutex_;
-  std::condition_variable filled_, drained_;
-  std::map<std::int64_t, Slot> ready_;
-  std::int64_t next_to_make_ = 0;
-  bool stop_ = false;
 };
 
 }  // namespace frost::data
