@@ -51,6 +51,8 @@ TEST_CASE("qu8_gemm: multiples of 16 and powers of two +-1", "[kernels][gemm]") 
     }
     GemmTester().m(17).n(129).k(1025).test(kernel);
     GemmTester().m(65).n(96).k(2049).test(kernel);  // K beyond one AVX2 activation chunk
+    // Rows beyond one pass of the row blocking (AVX-512: 120 rows at this K), K in 5 slices.
+    GemmTester().m(131).n(70).k(2049).test(kernel);
   });
 }
 

@@ -10,6 +10,7 @@
 // The N tail is handled with lane masks, the K tail by the zero padding of the packed weights
 // and a partial load of the last activation group.
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <utility>
@@ -319,23 +320,36 @@ FROST_TARGET_AVX512VNNI inline void block_rows(const GemmTileArgs& args, const O
   }
 }
 
+// Rows per pass over the column blocks: their activations (rows x K bytes) stay in L2 while
+// every block's weights stream past once, instead of the whole activation matrix coming back
+// from L3 for every block once activations and weights together outgrow L2 (1024^3: -8 %
+// without it). A multiple of every register-tile height, so passes add no row tails.
+inline std::int64_t rows_per_pass(std::int64_t k) {
+  constexpr std::int64_t kActivationBytes = 256 * 1024, kRowQuantum = 24;
+  return std::max<std::int64_t>(1, kActivationBytes / (k * kRowQuantum)) * kRowQuantum;
+}
+
 inline void run(const GemmTileArgs& args, std::int64_t m_begin, std::int64_t m_end,
                 std::int64_t block_begin, std::int64_t block_end) {
   const OutputStage out = output_stage(args);
-  for (std::int64_t b = block_begin; b < block_end; ++b) {
-    switch (args.weights->block_slivers(b)) {
-      case 4:
-        block_rows<4>(args, out, m_begin, m_end, b);
-        break;
-      case 3:
-        block_rows<3>(args, out, m_begin, m_end, b);
-        break;
-      case 2:
-        block_rows<2>(args, out, m_begin, m_end, b);
-        break;
-      default:
-        block_rows<1>(args, out, m_begin, m_end, b);
-        break;
+  const std::int64_t pass_rows = rows_per_pass(args.weights->k());
+  for (std::int64_t m0 = m_begin; m0 < m_end; m0 += pass_rows) {
+    const std::int64_t m1 = std::min(m_end, m0 + pass_rows);
+    for (std::int64_t b = block_begin; b < block_end; ++b) {
+      switch (args.weights->block_slivers(b)) {
+        case 4:
+          block_rows<4>(args, out, m0, m1, b);
+          break;
+        case 3:
+          block_rows<3>(args, out, m0, m1, b);
+          break;
+        case 2:
+          block_rows<2>(args, out, m0, m1, b);
+          break;
+        default:
+          block_rows<1>(args, out, m0, m1, b);
+          break;
+      }
     }
   }
 }
