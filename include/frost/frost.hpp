@@ -72,5 +72,6 @@
 #include "frost/data/transforms.hpp"
 #include "frost/io/gzip.hpp"
 #include "frost/io/image.hpp"
+#include "frost/io/rng_state.hpp"
 #include "frost/io/safetensors.hpp"
 #include "frost/io/tensor_file.hpp"
