@@ -280,14 +280,13 @@ FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE void build_quad_row(
                                                       inner_end, row, g, zp, mask, q);
 }
 
-// Quad rows of input row `in_row` for every channel tile: tile t's at q + t * tile_stride.
-// A step costs 3 operations at stride 1 (2 chains keep both vector ports busy past the 2-cycle
-// latency) and 5 at stride 2 (one chain suffices).
+// Quad rows of input row `in_row` for channel tiles [tile_begin, tile_end): tile t's at
+// q + (t - tile_begin) * tile_stride. A step costs 3 operations at stride 1 (2 chains keep both
+// vector ports busy past the 2-cycle latency) and 5 at stride 2 (one chain suffices).
 template <int SW>
-FROST_TARGET_AVX512VNNI inline void build_quad_rows(const std::uint8_t* in_row,
-                                                    const DwconvGeometry& g,
-                                                    std::int32_t zero_point, __m512i* q,
-                                                    std::int64_t tile_stride) {
+FROST_TARGET_AVX512VNNI inline void build_quad_rows(
+    const std::uint8_t* in_row, const DwconvGeometry& g, std::int32_t zero_point, __m512i* q,
+    std::int64_t tile_stride, std::int64_t tile_begin, std::int64_t tile_end) {
   constexpr int kChains = SW == 1 ? 2 : 1;
   const __m512i zp = _mm512_set1_epi32(zero_point);
   const std::int64_t count = quad_count<SW>(g.padded_width());
@@ -295,14 +294,15 @@ FROST_TARGET_AVX512VNNI inline void build_quad_rows(const std::uint8_t* in_row,
   const std::int64_t pl = g.padding_left, W = g.input_width;
   const std::int64_t inner_begin = (pl + SW - 1) / SW;
   const std::int64_t inner_end = std::max<std::int64_t>(inner_begin, (pl + W - SW) / SW + 1);
-  const std::int64_t full_tiles = g.channels / kTile;
-  for (std::int64_t t = 0; t < full_tiles; ++t)
+  const std::int64_t full_tiles = std::min(tile_end, g.channels / kTile);
+  for (std::int64_t t = tile_begin; t < full_tiles; ++t)
     build_quad_row<SW, true, kChains>(in_row + t * kTile, g, zp, 0xFFFF, count, inner_begin,
-                                      inner_end, q + t * tile_stride);
-  if (g.channels % kTile != 0)
+                                      inner_end, q + (t - tile_begin) * tile_stride);
+  if (full_tiles < tile_end)
     build_quad_row<SW, false, kChains>(in_row + full_tiles * kTile, g, zp,
                                        static_cast<__mmask16>((1u << (g.channels % kTile)) - 1u),
-                                       count, inner_begin, inner_end, q + full_tiles * tile_stride);
+                                       count, inner_begin, inner_end,
+                                       q + (full_tiles - tile_begin) * tile_stride);
 }
 
 // kBlock output pixels of one row and one channel tile, accumulators in registers.
@@ -336,10 +336,12 @@ FROST_TARGET_AVX512VNNI FROST_ALWAYS_INLINE void quad_block(
 // KH x KW filter at stride SH x SW, dilation 1. Output rows [row_begin, row_end) of the flattened
 // (batch, output_height) index.
 //
-// Row by row, all channel tiles together, so the input is streamed once: each input row is turned
-// into quads (all tiles, while the row is in L1) when an output row first needs it. Quad rows live
-// in a ring of kernel_height slots per tile: input row iy sits in slot iy % KH, distinct for the KH
-// consecutive rows an output row reads. Padding rows share one all-zero-point quad row.
+// Row by row, a group of channel tiles at a time: each input row is turned into quads (for the
+// group's tiles) when an output row first needs it. Quad rows live in a ring of kernel_height
+// slots per tile: input row iy sits in slot iy % KH, distinct for the KH consecutive rows an
+// output row reads. Padding rows share one all-zero-point quad row. The group is as many tiles
+// as keep their rings within half of L1 (the quads are written once and read KH * ceil(KW/4)
+// times): wider, the rings of all tiles spilled to L2 (112x112x96 3x3 s2: 66 KiB of rings).
 template <int KH, int KW, int SH, int SW>
 FROST_TARGET_AVX512VNNI inline void dwconv_quads_avx512vnni(
     const DwconvGeometry& g, const PackedDwconvWeights& w, const std::uint8_t* input,
@@ -347,60 +349,68 @@ FROST_TARGET_AVX512VNNI inline void dwconv_quads_avx512vnni(
   using namespace avx512vnni_detail;
   constexpr int G = (KW + 3) / 4;
   constexpr int kBlock = KH * G <= 6 ? 8 : 4;
+  constexpr std::int64_t kRingBytes = 24 * 1024;
   const std::int64_t oh = g.output_height(), ow = g.output_width(), C = g.channels;
   const std::int64_t tiles = (C + kTile - 1) / kTile;
   const std::int32_t zp = w.input_zero_point;
 
-  // Scratch: KH quad rows per tile and one padding row.
+  // Scratch: KH quad rows per tile of a group and one padding row.
   const std::int64_t quad_row_vectors = quad_count<SW>(g.padded_width());
+  const std::int64_t group_tiles =
+      std::clamp<std::int64_t>(kRingBytes / (KH * quad_row_vectors * 64), 1, tiles);
   auto* quad_rows = reinterpret_cast<__m512i*>(
-      thread_scratch(static_cast<std::size_t>((tiles * KH + 1) * quad_row_vectors * 64)));
-  __m512i* padding_row = quad_rows + tiles * KH * quad_row_vectors;
+      thread_scratch(static_cast<std::size_t>((group_tiles * KH + 1) * quad_row_vectors * 64)));
+  __m512i* padding_row = quad_rows + group_tiles * KH * quad_row_vectors;
   const __m512i padding_quad =
       _mm512_set1_epi32(static_cast<std::int32_t>(static_cast<std::uint32_t>(zp) * 0x01010101u));
   for (std::int64_t j = 0; j < quad_row_vectors; ++j)
     _mm512_store_si512(padding_row + j, padding_quad);
-  std::int64_t slot_rows[KH];
-  for (auto& s : slot_rows) s = -1;
 
-  for (std::int64_t row = row_begin; row < row_end; ++row) {
-    const std::int64_t n = row / oh, oy = row % oh;
-    const std::uint8_t* image = input + n * g.input_height * g.input_width * C;
-    std::int64_t slots[KH];  // slot of each filter row, -1 for padding
-    for (int r = 0; r < KH; ++r) {
-      const std::int64_t iy = oy * SH - g.padding_top + r;
-      if (iy < 0 || iy >= g.input_height) {
-        slots[r] = -1;
-        continue;
+  for (std::int64_t tile_begin = 0; tile_begin < tiles; tile_begin += group_tiles) {
+    const std::int64_t tile_end = std::min(tiles, tile_begin + group_tiles);
+    std::int64_t slot_rows[KH];
+    for (auto& s : slot_rows) s = -1;
+    for (std::int64_t row = row_begin; row < row_end; ++row) {
+      const std::int64_t n = row / oh, oy = row % oh;
+      const std::uint8_t* image = input + n * g.input_height * g.input_width * C;
+      std::int64_t slots[KH];  // slot of each filter row, -1 for padding
+      for (int r = 0; r < KH; ++r) {
+        const std::int64_t iy = oy * SH - g.padding_top + r;
+        if (iy < 0 || iy >= g.input_height) {
+          slots[r] = -1;
+          continue;
+        }
+        const std::int64_t s = iy % KH, key = n * g.input_height + iy;
+        slots[r] = s;
+        if (slot_rows[s] == key) continue;
+        slot_rows[s] = key;
+        build_quad_rows<SW>(image + iy * g.input_width * C, g, zp, quad_rows + s * quad_row_vectors,
+                            KH * quad_row_vectors, tile_begin, tile_end);
       }
-      const std::int64_t s = iy % KH, key = n * g.input_height + iy;
-      slots[r] = s;
-      if (slot_rows[s] == key) continue;
-      slot_rows[s] = key;
-      build_quad_rows<SW>(image + iy * g.input_width * C, g, zp, quad_rows + s * quad_row_vectors,
-                          KH * quad_row_vectors);
-    }
 
-    for (std::int64_t tile = 0; tile < tiles; ++tile) {
-      const std::int64_t c0 = tile * kTile;
-      const std::int64_t lanes = C - c0 < kTile ? C - c0 : kTile;
-      const auto mask = static_cast<__mmask16>((1u << lanes) - 1u);
-      __m512i weights[KH][G];
-      for (int r = 0; r < KH; ++r)
-        for (int q = 0; q < G; ++q)
-          weights[r][q] = _mm512_load_si512(w.quads.data() + ((tile * KH + r) * G + q) * 4 * kTile);
-      const __m512i bias = _mm512_load_si512(w.bias.data() + c0);
-      const Requantizer rq = make_requantizer(w, c0);
-      __m512i* rows[KH];
-      for (int r = 0; r < KH; ++r)
-        rows[r] =
-            slots[r] < 0 ? padding_row : quad_rows + (tile * KH + slots[r]) * quad_row_vectors;
-      std::uint8_t* out = output + row * ow * C + c0;
-      std::int64_t ox = 0;
-      for (; ox + kBlock <= ow; ox += kBlock)
-        quad_block<KH, G, SW, kBlock>(rows, ox, weights, bias, rq, out + ox * C, C, mask);
-      for (; ox < ow; ++ox)
-        quad_block<KH, G, SW, 1>(rows, ox, weights, bias, rq, out + ox * C, C, mask);
+      for (std::int64_t tile = tile_begin; tile < tile_end; ++tile) {
+        const std::int64_t c0 = tile * kTile;
+        const std::int64_t lanes = C - c0 < kTile ? C - c0 : kTile;
+        const auto mask = static_cast<__mmask16>((1u << lanes) - 1u);
+        __m512i weights[KH][G];
+        for (int r = 0; r < KH; ++r)
+          for (int q = 0; q < G; ++q)
+            weights[r][q] =
+                _mm512_load_si512(w.quads.data() + ((tile * KH + r) * G + q) * 4 * kTile);
+        const __m512i bias = _mm512_load_si512(w.bias.data() + c0);
+        const Requantizer rq = make_requantizer(w, c0);
+        __m512i* rows[KH];
+        for (int r = 0; r < KH; ++r)
+          rows[r] = slots[r] < 0
+                        ? padding_row
+                        : quad_rows + ((tile - tile_begin) * KH + slots[r]) * quad_row_vectors;
+        std::uint8_t* out = output + row * ow * C + c0;
+        std::int64_t ox = 0;
+        for (; ox + kBlock <= ow; ox += kBlock)
+          quad_block<KH, G, SW, kBlock>(rows, ox, weights, bias, rq, out + ox * C, C, mask);
+        for (; ox < ow; ++ox)
+          quad_block<KH, G, SW, 1>(rows, ox, weights, bias, rq, out + ox * C, C, mask);
+      }
     }
   }
 }
