@@ -306,6 +306,8 @@ TEST_CASE("dwconv kernels: bit-exact with the oracle", "[kernels][dwconv]") {
       tester_for(k).input_size(1, 1).channels(tile).input_zero_point(255).test(k);
       // Wide rows (several register blocks plus a remainder).
       tester_for(k).input_size(3, 29).channels(tile).test(k);
+      // Rows wide enough that the AVX-512 kernels take channel tiles in several groups.
+      tester_for(k).input_size(5, 130).channels(3 * tile + 5).test(k);
       // Clamps.
       tester_for(k).qmin(128).channels(tile + 1).test(k);  // with_qmin
       tester_for(k).qmax(128).channels(tile + 1).test(k);  // with_qmax
