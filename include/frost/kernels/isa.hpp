@@ -14,6 +14,10 @@
 #include "frost/config.hpp"
 #include "frost/core/error.hpp"
 
+#if FROST_ARCH_X86_64
+#include <cpuid.h>
+#endif
+
 #if FROST_ARCH_AARCH64 && defined(__linux__)
 #include <asm/hwcap.h>
 #include <sys/auxv.h>
@@ -78,7 +82,10 @@ inline CpuFeatures detect_cpu_features() {
   __builtin_cpu_init();
   f.avx2 = __builtin_cpu_supports("avx2");
   f.fma = __builtin_cpu_supports("fma");
-  f.avxvnni = __builtin_cpu_supports("avxvnni");
+  // AVX-VNNI (CPUID leaf 7, sub-leaf 1, EAX bit 4) by hand: Clang before 15 has no "avxvnni"
+  // for __builtin_cpu_supports. Its registers are the AVX ones, already checked for AVX2.
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx)) f.avxvnni = (eax >> 4) & 1u;
   f.avx512f = __builtin_cpu_supports("avx512f");
   f.avx512bw = __builtin_cpu_supports("avx512bw");
   f.avx512dq = __builtin_cpu_supports("avx512dq");

@@ -102,7 +102,7 @@ inline Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
     if (autograd::should_record(a, b))
       autograd::record("matmul", out, {a, b},
                        [a2, b2 = b.detach(), a_shape = a.shape(), ra = a.requires_grad(),
-                        rb = b.requires_grad(), k, n](const Tensor<T>& g) {
+                        rb = b.requires_grad(), n](const Tensor<T>& g) {
                          const Tensor<T> g2 = g.reshape({-1, n});
                          Tensor<T> ga, gb;
                          if (ra) ga = detail::mm(g2, b2.t()).view(a_shape);

@@ -24,13 +24,21 @@ namespace frost::optim {
 namespace detail {
 
 // Adam's and AdamW's options differ only in the default weight decay (PyTorch's 0 and 1e-2); one
-// aggregate template keeps both usable with designated initialisers.
-template <double kDefaultWeightDecay>
+// aggregate template keeps both usable with designated initialisers. The default comes from a
+// tag type, not a `double` template argument, which Clang before 18 does not accept.
+struct AdamDefaults {
+  static constexpr double weight_decay = 0.0;
+};
+struct AdamWDefaults {
+  static constexpr double weight_decay = 1e-2;
+};
+
+template <class Defaults>
 struct AdamFamilyOptions {
   double lr = 1e-3;
   std::array<double, 2> betas = {0.9, 0.999};
   double eps = 1e-8;
-  double weight_decay = kDefaultWeightDecay;
+  double weight_decay = Defaults::weight_decay;
   bool amsgrad = false;
 
   void validate(const char* op) const {
@@ -56,8 +64,8 @@ struct AdamFamilyOptions {
 
 }  // namespace detail
 
-using AdamOptions = detail::AdamFamilyOptions<0.0>;
-using AdamWOptions = detail::AdamFamilyOptions<1e-2>;
+using AdamOptions = detail::AdamFamilyOptions<detail::AdamDefaults>;
+using AdamWOptions = detail::AdamFamilyOptions<detail::AdamWDefaults>;
 
 struct AdamState {
   std::int64_t step = 0;

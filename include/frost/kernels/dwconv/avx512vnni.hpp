@@ -33,8 +33,10 @@
 
 // GCC 12's AVX-512 intrinsics read a deliberately undefined register (_mm512_undefined_*), which
 // -Wmaybe-uninitialized reports at every inlined use (GCC bug 105593, fixed in 12.3).
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 namespace frost::kernels::dwconv {
 namespace avx512vnni_detail {
@@ -463,6 +465,8 @@ FROST_TARGET_AVX512VNNI inline void dwconv_general_avx512vnni(
 
 }  // namespace frost::kernels::dwconv
 
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 #endif  // FROST_ARCH_X86_64

@@ -16,8 +16,10 @@
 #include "frost/kernels/elementwise/scalar.hpp"
 
 // GCC 12's AVX-512 intrinsics trip -Wmaybe-uninitialized (bug 105593); see dwconv/avx512vnni.hpp.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 namespace frost::kernels::elementwise {
 namespace avx512_detail {
@@ -125,6 +127,8 @@ FROST_TARGET_AVX512VNNI inline void channel_sums_avx512vnni(std::int64_t pixels,
 
 }  // namespace frost::kernels::elementwise
 
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 #endif  // FROST_ARCH_X86_64
