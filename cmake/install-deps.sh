@@ -8,6 +8,7 @@ packages=(
   libeigen3-dev libxsimd-dev libstb-dev catch2 libbenchmark-dev
   dataset-fashion-mnist
   g++-aarch64-linux-gnu qemu-user
+  clang  # the second compiler of tests/ (install.find_package.other_compiler)
 )
 if [[ "${1:-}" == "--peers" ]]; then
   packages+=(libdnnl-dev python3-torch)
