@@ -90,35 +90,18 @@ FROST_TARGET_AVX2 inline void tile(const GemmTileArgs& args, const gemm_avx2::Ou
   gemm_avx2::output_tile<MR, NR>(w, out, acc, m, b);
 }
 
-template <int NR>
-FROST_TARGET_AVX2 inline void block_rows(const GemmTileArgs& args,
-                                         const gemm_avx2::OutputStage& out, std::int64_t m_begin,
-                                         std::int64_t m_end, std::int64_t b) {
-  std::int64_t m = m_begin;
-  for (; m + kMaxRows <= m_end; m += kMaxRows) tile<kMaxRows, NR>(args, out, m, b);
-  switch (m_end - m) {
-    case 3:
-      tile<3, NR>(args, out, m, b);
-      break;
-    case 2:
-      tile<2, NR>(args, out, m, b);
-      break;
-    case 1:
-      tile<1, NR>(args, out, m, b);
-      break;
-    default:
-      break;
-  }
-}
-
 inline void run(const GemmTileArgs& args, std::int64_t m_begin, std::int64_t m_end,
                 std::int64_t block_begin, std::int64_t block_end) {
   const gemm_avx2::OutputStage out = gemm_avx2::output_stage(args);
   for (std::int64_t b = block_begin; b < block_end; ++b) {
     if (args.weights->block_slivers(b) == 2)
-      block_rows<2>(args, out, m_begin, m_end, b);
+      detail::for_each_row_tile<kMaxRows>(m_begin, m_end, b, [&](auto rows, auto m, auto block) {
+        tile<decltype(rows)::value, 2>(args, out, m, block);
+      });
     else
-      block_rows<1>(args, out, m_begin, m_end, b);
+      detail::for_each_row_tile<kMaxRows>(m_begin, m_end, b, [&](auto rows, auto m, auto block) {
+        tile<decltype(rows)::value, 1>(args, out, m, block);
+      });
   }
 }
 

@@ -118,34 +118,18 @@ FROST_TARGET_AVXVNNI inline void tile(const GemmTileArgs& args, const gemm_avx2:
   gemm_avx2::output_tile<MR, NR>(w, out, acc, m, b);
 }
 
-// The last rows < kMaxRows: one instantiation per count.
-template <int NR, int R = 1>
-FROST_TARGET_AVXVNNI inline void tail_rows(const GemmTileArgs& args,
-                                           const gemm_avx2::OutputStage& out, std::int64_t m,
-                                           int rows, std::int64_t b) {
-  if constexpr (R < kMaxRows) {
-    if (rows == R) return tile<R, NR>(args, out, m, b);
-    tail_rows<NR, R + 1>(args, out, m, rows, b);
-  }
-}
-
-template <int NR>
-FROST_TARGET_AVXVNNI inline void block_rows(const GemmTileArgs& args,
-                                            const gemm_avx2::OutputStage& out, std::int64_t m_begin,
-                                            std::int64_t m_end, std::int64_t b) {
-  std::int64_t m = m_begin;
-  for (; m + kMaxRows <= m_end; m += kMaxRows) tile<kMaxRows, NR>(args, out, m, b);
-  if (m < m_end) tail_rows<NR>(args, out, m, static_cast<int>(m_end - m), b);
-}
-
 inline void run(const GemmTileArgs& args, std::int64_t m_begin, std::int64_t m_end,
                 std::int64_t block_begin, std::int64_t block_end) {
   const gemm_avx2::OutputStage out = gemm_avx2::output_stage(args);
   for (std::int64_t b = block_begin; b < block_end; ++b) {
     if (args.weights->block_slivers(b) == 2)
-      block_rows<2>(args, out, m_begin, m_end, b);
+      detail::for_each_row_tile<kMaxRows>(m_begin, m_end, b, [&](auto rows, auto m, auto block) {
+        tile<decltype(rows)::value, 2>(args, out, m, block);
+      });
     else
-      block_rows<1>(args, out, m_begin, m_end, b);
+      detail::for_each_row_tile<kMaxRows>(m_begin, m_end, b, [&](auto rows, auto m, auto block) {
+        tile<decltype(rows)::value, 1>(args, out, m, block);
+      });
   }
 }
 

@@ -3,6 +3,7 @@
 // the packed blocks [block_begin, block_end), with fused bias and requantization.
 
 #include <cstdint>
+#include <type_traits>
 
 #include "frost/kernels/gemm/packing.hpp"
 #include "frost/kernels/requantize.hpp"
@@ -40,6 +41,26 @@ struct GemmKernel {
 };
 
 namespace detail {
+
+template <int kRows, int R = kRows - 1, class TileFn>
+void last_row_tile(int rows, std::int64_t m, std::int64_t b, TileFn& tile) {
+  if constexpr (R >= 1) {
+    if (rows == R) return tile(std::integral_constant<int, R>{}, m, b);
+    last_row_tile<kRows, R - 1>(rows, m, b, tile);
+  }
+}
+
+// Rows [m_begin, m_end) of column block b as register tiles: tile(rows, m, b) with `rows` a
+// std::integral_constant, kRows for every full tile and then the count left over, so the
+// micro-kernel is instantiated once per height. No SIMD here: `tile` calls into the path's
+// target-specific code.
+template <int kRows, class TileFn>
+void for_each_row_tile(std::int64_t m_begin, std::int64_t m_end, std::int64_t b, TileFn&& tile) {
+  std::int64_t m = m_begin;
+  for (; m + kRows <= m_end; m += kRows) tile(std::integral_constant<int, kRows>{}, m, b);
+  if (m < m_end) last_row_tile<kRows>(static_cast<int>(m_end - m), m, b, tile);
+}
+
 // The scale of column n.
 inline float column_scale(const GemmTileArgs& args, std::int64_t n) {
   return args.per_channel_scales ? args.scales[n] : args.scales[0];
