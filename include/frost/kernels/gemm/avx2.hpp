@@ -210,33 +210,6 @@ FROST_TARGET_AVX2 inline void tile(const PackedWeights& w, const OutputStage& ou
   output_tile<MR, NR>(w, out, acc, m, b);
 }
 
-// One row panel (count <= kMaxRows rows, widened in `rows`) times block b.
-FROST_TARGET_AVX2 inline void panel_tile(const PackedWeights& w, const OutputStage& out,
-                                         const std::uint16_t* rows, std::int64_t pair_stride,
-                                         std::int64_t m, int count, std::int64_t b) {
-  const bool two = w.block_slivers(b) == 2;
-  switch (count) {
-    case 6:
-      return two ? tile<6, 2>(w, out, rows, pair_stride, m, b)
-                 : tile<6, 1>(w, out, rows, pair_stride, m, b);
-    case 5:
-      return two ? tile<5, 2>(w, out, rows, pair_stride, m, b)
-                 : tile<5, 1>(w, out, rows, pair_stride, m, b);
-    case 4:
-      return two ? tile<4, 2>(w, out, rows, pair_stride, m, b)
-                 : tile<4, 1>(w, out, rows, pair_stride, m, b);
-    case 3:
-      return two ? tile<3, 2>(w, out, rows, pair_stride, m, b)
-                 : tile<3, 1>(w, out, rows, pair_stride, m, b);
-    case 2:
-      return two ? tile<2, 2>(w, out, rows, pair_stride, m, b)
-                 : tile<2, 1>(w, out, rows, pair_stride, m, b);
-    default:
-      return two ? tile<1, 2>(w, out, rows, pair_stride, m, b)
-                 : tile<1, 1>(w, out, rows, pair_stride, m, b);
-  }
-}
-
 // Rows widened per pass: one panel when all packed weights stay in L1 anyway (the panel then
 // stays there too), else about half of a 256 KiB L2 of whole panels.
 inline std::int64_t rows_per_pass(const PackedWeights& w, std::int64_t pair_stride) {
@@ -255,16 +228,21 @@ inline void run(const GemmTileArgs& args, std::int64_t m_begin, std::int64_t m_e
   const OutputStage out = output_stage(args);
   const std::int64_t pair_stride = (w.k() + 1) / 2;
   const std::int64_t pass_rows = std::min(rows_per_pass(w, pair_stride), m_end - m_begin);
-  std::vector<std::uint16_t> rows(static_cast<std::size_t>(pass_rows * 2 * pair_stride));
+  // Kept per thread between calls: small GEMMs would otherwise allocate on every call.
+  thread_local std::vector<std::uint16_t> rows;
+  const auto needed = static_cast<std::size_t>(pass_rows * 2 * pair_stride);
+  if (rows.size() < needed) rows.resize(needed);
   for (std::int64_t m0 = m_begin; m0 < m_end; m0 += pass_rows) {
     const std::int64_t m1 = std::min(m_end, m0 + pass_rows);
     for (std::int64_t m = m0; m < m1; ++m)
       widen_activations(args.a + m * args.a_stride_bytes, w.k(),
                         rows.data() + (m - m0) * 2 * pair_stride);
-    for (std::int64_t b = block_begin; b < block_end; ++b)
-      for (std::int64_t m = m0; m < m1; m += kMaxRows)
-        panel_tile(w, out, rows.data() + (m - m0) * 2 * pair_stride, pair_stride, m,
-                   static_cast<int>(std::min<std::int64_t>(kMaxRows, m1 - m)), b);
+    const std::uint16_t* pass = rows.data();
+    detail::for_each_tile<kMaxRows>(
+        w, m0, m1, block_begin, block_end,
+        [&](auto count, auto slivers, std::int64_t m, std::int64_t b) {
+          tile<count(), slivers()>(w, out, pass + (m - m0) * 2 * pair_stride, pair_stride, m, b);
+        });
   }
 }
 

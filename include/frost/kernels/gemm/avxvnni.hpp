@@ -121,16 +121,10 @@ FROST_TARGET_AVXVNNI inline void tile(const GemmTileArgs& args, const gemm_avx2:
 inline void run(const GemmTileArgs& args, std::int64_t m_begin, std::int64_t m_end,
                 std::int64_t block_begin, std::int64_t block_end) {
   const gemm_avx2::OutputStage out = gemm_avx2::output_stage(args);
-  for (std::int64_t b = block_begin; b < block_end; ++b) {
-    if (args.weights->block_slivers(b) == 2)
-      detail::for_each_row_tile<kMaxRows>(m_begin, m_end, b, [&](auto rows, auto m, auto block) {
-        tile<decltype(rows)::value, 2>(args, out, m, block);
-      });
-    else
-      detail::for_each_row_tile<kMaxRows>(m_begin, m_end, b, [&](auto rows, auto m, auto block) {
-        tile<decltype(rows)::value, 1>(args, out, m, block);
-      });
-  }
+  detail::for_each_tile<kMaxRows>(*args.weights, m_begin, m_end, block_begin, block_end,
+                                  [&](auto rows, auto slivers, std::int64_t m, std::int64_t b) {
+                                    tile<rows(), slivers()>(args, out, m, b);
+                                  });
 }
 
 inline constexpr GemmKernel kKernel{"qu8_gemm_minmax_fp32_6x16c4__avxvnni", Isa::avxvnni, kLayout,

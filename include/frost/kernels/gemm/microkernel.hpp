@@ -61,6 +61,24 @@ void for_each_row_tile(std::int64_t m_begin, std::int64_t m_end, std::int64_t b,
   if (m < m_end) last_row_tile<kRows>(static_cast<int>(m_end - m), m, b, tile);
 }
 
+// Every register tile of rows [m_begin, m_end) times column blocks [block_begin, block_end), for
+// kernels whose blocks hold 1 or 2 slivers: tile(rows, slivers, m, b), rows and slivers as
+// std::integral_constant.
+template <int kRows, class TileFn>
+void for_each_tile(const PackedWeights& w, std::int64_t m_begin, std::int64_t m_end,
+                   std::int64_t block_begin, std::int64_t block_end, TileFn&& tile) {
+  for (std::int64_t b = block_begin; b < block_end; ++b) {
+    if (w.block_slivers(b) == 2)
+      for_each_row_tile<kRows>(m_begin, m_end, b, [&](auto rows, std::int64_t m, std::int64_t bb) {
+        tile(rows, std::integral_constant<int, 2>{}, m, bb);
+      });
+    else
+      for_each_row_tile<kRows>(m_begin, m_end, b, [&](auto rows, std::int64_t m, std::int64_t bb) {
+        tile(rows, std::integral_constant<int, 1>{}, m, bb);
+      });
+  }
+}
+
 // The scale of column n.
 inline float column_scale(const GemmTileArgs& args, std::int64_t n) {
   return args.per_channel_scales ? args.scales[n] : args.scales[0];
