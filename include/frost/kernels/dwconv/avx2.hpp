@@ -23,6 +23,7 @@
 #include "frost/kernels/detail/aligned_buffer.hpp"
 #include "frost/kernels/detail/target.hpp"
 #include "frost/kernels/dwconv/packing.hpp"
+#include "frost/kernels/dwconv/row_ring.hpp"
 #include "frost/kernels/dwconv/scratch.hpp"
 
 namespace frost::kernels::dwconv {
@@ -158,7 +159,7 @@ FROST_TARGET_AVX2 inline void dwconv_pairs_avx2(const DwconvGeometry& g,
   using namespace avx2_detail;
   constexpr int G = (KW + 1) / 2;
   constexpr int kBlock = 4;
-  const std::int64_t oh = g.output_height(), ow = g.output_width(), C = g.channels;
+  const std::int64_t ow = g.output_width(), C = g.channels;
   const std::int64_t tiles = (C + kTile - 1) / kTile;
   const std::int32_t zp = w.input_zero_point;
 
@@ -170,30 +171,16 @@ FROST_TARGET_AVX2 inline void dwconv_pairs_avx2(const DwconvGeometry& g,
   const __m256i padding_pair = _mm256_set1_epi32(zp * 0x00010001);
   for (std::int64_t j = 0; j < pair_row_vectors; ++j)
     _mm256_store_si256(padding_row + j, padding_pair);
-  std::int64_t slot_rows[KH];
-  for (auto& s : slot_rows) s = -1;
-
+  InputRowRing<KH, SH> ring;
   for (std::int64_t row = row_begin; row < row_end; ++row) {
-    const std::int64_t n = row / oh, oy = row % oh;
-    const std::uint8_t* image = input + n * g.input_height * g.input_width * C;
     std::int64_t slots[KH];  // slot of each filter row, -1 for padding
-    for (int r = 0; r < KH; ++r) {
-      const std::int64_t iy = oy * SH - g.padding_top + r;
-      if (iy < 0 || iy >= g.input_height) {
-        slots[r] = -1;
-        continue;
-      }
-      const std::int64_t s = iy % KH, key = n * g.input_height + iy;
-      slots[r] = s;
-      if (slot_rows[s] == key) continue;
-      slot_rows[s] = key;
-      const std::uint8_t* in_row = image + iy * g.input_width * C;
+    ring.rows_for(g, input, row, slots, [&](const std::uint8_t* in_row, std::int64_t s) {
       for (std::int64_t t = 0; t < tiles; ++t) {
         const std::int64_t lanes = std::min<std::int64_t>(kTile, C - t * kTile);
         build_pair_row<SW>(in_row + t * kTile, g, zp, lanes,
                            pair_rows + (t * KH + s) * pair_row_vectors);
       }
-    }
+    });
 
     for (std::int64_t tile = 0; tile < tiles; ++tile) {
       const std::int64_t c0 = tile * kTile;

@@ -29,6 +29,7 @@
 #include "frost/kernels/detail/aligned_buffer.hpp"
 #include "frost/kernels/detail/target.hpp"
 #include "frost/kernels/dwconv/packing.hpp"
+#include "frost/kernels/dwconv/row_ring.hpp"
 #include "frost/kernels/dwconv/scratch.hpp"
 
 // GCC 12's AVX-512 intrinsics read a deliberately undefined register (_mm512_undefined_*), which
@@ -352,7 +353,7 @@ FROST_TARGET_AVX512VNNI inline void dwconv_quads_avx512vnni(
   constexpr int G = (KW + 3) / 4;
   constexpr int kBlock = KH * G <= 6 ? 8 : 4;
   constexpr std::int64_t kRingBytes = 24 * 1024;
-  const std::int64_t oh = g.output_height(), ow = g.output_width(), C = g.channels;
+  const std::int64_t ow = g.output_width(), C = g.channels;
   const std::int64_t tiles = (C + kTile - 1) / kTile;
   const std::int32_t zp = w.input_zero_point;
 
@@ -370,25 +371,13 @@ FROST_TARGET_AVX512VNNI inline void dwconv_quads_avx512vnni(
 
   for (std::int64_t tile_begin = 0; tile_begin < tiles; tile_begin += group_tiles) {
     const std::int64_t tile_end = std::min(tiles, tile_begin + group_tiles);
-    std::int64_t slot_rows[KH];
-    for (auto& s : slot_rows) s = -1;
+    InputRowRing<KH, SH> ring;
     for (std::int64_t row = row_begin; row < row_end; ++row) {
-      const std::int64_t n = row / oh, oy = row % oh;
-      const std::uint8_t* image = input + n * g.input_height * g.input_width * C;
       std::int64_t slots[KH];  // slot of each filter row, -1 for padding
-      for (int r = 0; r < KH; ++r) {
-        const std::int64_t iy = oy * SH - g.padding_top + r;
-        if (iy < 0 || iy >= g.input_height) {
-          slots[r] = -1;
-          continue;
-        }
-        const std::int64_t s = iy % KH, key = n * g.input_height + iy;
-        slots[r] = s;
-        if (slot_rows[s] == key) continue;
-        slot_rows[s] = key;
-        build_quad_rows<SW>(image + iy * g.input_width * C, g, zp, quad_rows + s * quad_row_vectors,
-                            KH * quad_row_vectors, tile_begin, tile_end);
-      }
+      ring.rows_for(g, input, row, slots, [&](const std::uint8_t* in_row, std::int64_t s) {
+        build_quad_rows<SW>(in_row, g, zp, quad_rows + s * quad_row_vectors, KH * quad_row_vectors,
+                            tile_begin, tile_end);
+      });
 
       for (std::int64_t tile = tile_begin; tile < tile_end; ++tile) {
         const std::int64_t c0 = tile * kTile;
