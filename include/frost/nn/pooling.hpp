@@ -19,31 +19,6 @@ struct MaxPool2dOptions {
   bool ceil_mode = false;
 };
 
-class MaxPool2d : public Module {
- public:
-  explicit MaxPool2d(Size2d kernel_size, MaxPool2dOptions options = {})
-      : Module("MaxPool2d"),
-        kernel_size_(kernel_size),
-        stride_(options.stride.value_or(kernel_size)),
-        options_(options) {}
-
-  Tensor<float> forward(const Tensor<float>& x) override {
-    FROST_CHECK(x.dim() == 4, repr().c_str(), "expected input [N, C, H, W], got ",
-                shape_str(x.shape()));
-    return max_pool2d(x, kernel_size_, stride_, options_.padding, options_.dilation,
-                      options_.ceil_mode);
-  }
-
-  std::string extra_repr() const override {
-    return "kernel_size=" + size_str(kernel_size_) + ", stride=" + size_str(stride_) +
-           ", padding=" + size_str(options_.padding);
-  }
-
- private:
-  Size2d kernel_size_, stride_;
-  MaxPool2dOptions options_;
-};
-
 struct AvgPool2dOptions {
   std::optional<Size2d> stride;  // default: the kernel size
   Size2d padding = 0;
@@ -51,29 +26,58 @@ struct AvgPool2dOptions {
   bool count_include_pad = true;
 };
 
-class AvgPool2d : public Module {
+namespace detail {
+
+inline void check_nchw(const Module& layer, const Tensor<float>& x) {
+  FROST_CHECK(x.dim() == 4, layer.repr().c_str(), "expected input [N, C, H, W], got ",
+              shape_str(x.shape()));
+}
+
+// What the windowed pools share: the window, a stride defaulting to it, the options (each pool
+// keeps its own options struct, so callers can use designated initialisers).
+template <class Options>
+class WindowPool2d : public Module {
  public:
-  explicit AvgPool2d(Size2d kernel_size, AvgPool2dOptions options = {})
-      : Module("AvgPool2d"),
-        kernel_size_(kernel_size),
-        stride_(options.stride.value_or(kernel_size)),
-        options_(options) {}
-
-  Tensor<float> forward(const Tensor<float>& x) override {
-    FROST_CHECK(x.dim() == 4, repr().c_str(), "expected input [N, C, H, W], got ",
-                shape_str(x.shape()));
-    return avg_pool2d(x, kernel_size_, stride_, options_.padding, options_.ceil_mode,
-                      options_.count_include_pad);
-  }
-
   std::string extra_repr() const override {
     return "kernel_size=" + size_str(kernel_size_) + ", stride=" + size_str(stride_) +
            ", padding=" + size_str(options_.padding);
   }
 
- private:
+ protected:
+  WindowPool2d(const char* name, Size2d kernel_size, const Options& options)
+      : Module(name),
+        kernel_size_(kernel_size),
+        stride_(options.stride.value_or(kernel_size)),
+        options_(options) {}
+
   Size2d kernel_size_, stride_;
-  AvgPool2dOptions options_;
+  Options options_;
+};
+
+}  // namespace detail
+
+class MaxPool2d : public detail::WindowPool2d<MaxPool2dOptions> {
+ public:
+  explicit MaxPool2d(Size2d kernel_size, MaxPool2dOptions options = {})
+      : WindowPool2d("MaxPool2d", kernel_size, options) {}
+
+  Tensor<float> forward(const Tensor<float>& x) override {
+    detail::check_nchw(*this, x);
+    return max_pool2d(x, kernel_size_, stride_, options_.padding, options_.dilation,
+                      options_.ceil_mode);
+  }
+};
+
+class AvgPool2d : public detail::WindowPool2d<AvgPool2dOptions> {
+ public:
+  explicit AvgPool2d(Size2d kernel_size, AvgPool2dOptions options = {})
+      : WindowPool2d("AvgPool2d", kernel_size, options) {}
+
+  Tensor<float> forward(const Tensor<float>& x) override {
+    detail::check_nchw(*this, x);
+    return avg_pool2d(x, kernel_size_, stride_, options_.padding, options_.ceil_mode,
+                      options_.count_include_pad);
+  }
 };
 
 class AdaptiveAvgPool2d : public Module {
@@ -82,8 +86,7 @@ class AdaptiveAvgPool2d : public Module {
       : Module("AdaptiveAvgPool2d"), output_size_(output_size) {}
 
   Tensor<float> forward(const Tensor<float>& x) override {
-    FROST_CHECK(x.dim() == 4, repr().c_str(), "expected input [N, C, H, W], got ",
-                shape_str(x.shape()));
+    detail::check_nchw(*this, x);
     return adaptive_avg_pool2d(x, output_size_);
   }
 
