@@ -11,7 +11,8 @@ packages=(
   clang  # the second compiler of tests/ (install.find_package.other_compiler)
 )
 if [[ "${1:-}" == "--peers" ]]; then
-  packages+=(libdnnl-dev python3-torch)
+  # Debian's oneDNN CMake package requires OpenCL (its GPU runtime) to be findable.
+  packages+=(libdnnl-dev ocl-icd-opencl-dev opencl-c-headers python3-torch)
 fi
 missing=()
 for p in "${packages[@]}"; do

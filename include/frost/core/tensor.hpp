@@ -68,6 +68,7 @@
 
 #include "frost/autograd/grad_mode.hpp"
 #include "frost/autograd/node.hpp"
+#include "frost/autograd/op_hook.hpp"
 #include "frost/core/dtype.hpp"
 #include "frost/core/error.hpp"
 #include "frost/core/rng.hpp"
@@ -209,6 +210,7 @@ class Tensor {
 
   // ---- views ---------------------------------------------------------------------------------
   Tensor view(Shape shape) const {
+    const autograd::OpScope scope;
     infer_size(shape, "view");
     FROST_CHECK(is_contiguous(), "view", "tensor of shape ", shape_str(shape_), " and strides ",
                 shape_str(strides_), " is not contiguous; use reshape()");
@@ -217,7 +219,10 @@ class Tensor {
       autograd::record("view", out, {*this}, [in_shape = shape_](const Tensor& g) {
         return std::vector<Tensor>{g.reshape(in_shape)};
       });
-    return out;
+    return scope.finish("reshape", {this}, out, [&] {
+      return autograd::OpAttributes{
+          {"shape", std::vector<double>(out.shape().begin(), out.shape().end())}};
+    });
   }
 
   Tensor reshape(Shape shape) const {
@@ -241,6 +246,7 @@ class Tensor {
   }
 
   Tensor permute(const std::vector<std::int64_t>& dims) const {
+    const autograd::OpScope scope;
     FROST_CHECK(static_cast<std::int64_t>(dims.size()) == dim(), "permute", dims.size(),
                 " dimensions given for a tensor of shape ", shape_str(shape_));
     Shape shape(dims.size()), strides(dims.size());
@@ -258,7 +264,9 @@ class Tensor {
       autograd::record("permute", out, {*this}, [inverse](const Tensor& g) {
         return std::vector<Tensor>{g.permute(inverse)};
       });
-    return out;
+    return scope.finish("permute", {this}, out, [&] {
+      return autograd::OpAttributes{{"dims", std::vector<double>(dims.begin(), dims.end())}};
+    });
   }
 
   Tensor transpose(std::int64_t d0, std::int64_t d1) const {
@@ -276,6 +284,7 @@ class Tensor {
   // Elements start, start + step, ... below end along dim (Python slice semantics for
   // negative or out-of-range bounds; step > 0).
   Tensor slice(std::int64_t d, std::int64_t start, std::int64_t end, std::int64_t step = 1) const {
+    const autograd::OpScope scope;
     d = wrap_dim(d, dim(), "slice");
     FROST_CHECK(step > 0, "slice", "step must be positive, got ", step);
     const std::int64_t n = shape_[d];
@@ -293,7 +302,10 @@ class Tensor {
                          full.slice(d, start, end, step).copy_(g);
                          return std::vector<Tensor>{std::move(full)};
                        });
-    return out;
+    return scope.finish("slice", {this}, out, [&] {
+      return autograd::OpAttributes{{"dim", {double(d)}},
+                                    {"range", {double(start), double(end), double(step)}}};
+    });
   }
 
   Tensor narrow(std::int64_t d, std::int64_t start, std::int64_t length) const {
@@ -368,13 +380,14 @@ class Tensor {
   Tensor contiguous() const { return is_contiguous() ? *this : clone(); }
 
   Tensor clone() const {
+    const autograd::OpScope scope;
     Tensor out = empty(shape_);
     detail::elementwise_into(
         "clone", out, [](T x) { return x; }, *this);
     if (autograd::should_record(*this))
       autograd::record("clone", out, {*this},
                        [](const Tensor& g) { return std::vector<Tensor>{g}; });
-    return out;
+    return scope.finish("clone", {this}, out);
   }
 
   // Element type conversion with static_cast (float -> integer truncates toward zero, like
@@ -498,12 +511,16 @@ class Tensor {
 
   // A view whose elements are those of *this in the same order (squeeze, unsqueeze).
   Tensor reshaped_view(Shape shape, Shape strides, const char* name) const {
+    const autograd::OpScope scope;
     Tensor out = make_view(std::move(shape), std::move(strides), offset_);
     if (autograd::should_record(*this))
       autograd::record(name, out, {*this}, [in_shape = shape_](const Tensor& g) {
         return std::vector<Tensor>{g.reshape(in_shape)};
       });
-    return out;
+    return scope.finish(name, {this}, out, [&] {
+      return autograd::OpAttributes{
+          {"shape", std::vector<double>(out.shape().begin(), out.shape().end())}};
+    });
   }
 
   // Resolves one -1 entry and checks the element count.

@@ -7,9 +7,14 @@
 //
 // What later layers rely on (DESIGN.md section 1):
 //   - replace_module("features.0", m) swaps a submodule by its dotted path (QAT fusion and
-//     prepare). Containers (Sequential) call their children through the registry, so a swap
-//     takes effect; a custom module that must be swappable calls child("name") in forward()
-//     instead of keeping a typed pointer.
+//     prepare). The swap takes effect however the parent calls the child: containers look it up
+//     in the registry, and the replaced module itself forwards every later call of its
+//     operator() to its replacement, so a model that keeps a typed pointer
+//     (std::shared_ptr<Conv2d> conv_) and calls (*conv_)(x) runs the replacement too. Only a
+//     direct call of conv_->forward(x) bypasses it; quantization detects that from the trace
+//     and says so.
+//   - operator() reports module entry and exit to the op hook (autograd/op_hook.hpp), which
+//     is how a trace knows the module path of every op.
 //   - register_forward_pre_hook / register_forward_hook rewrite a module's input / output
 //     (fake quantization around a module, observers, tracing which module ran).
 //   - Parameters belong to a group: the default group (kWeights) is what parameters() and
@@ -20,6 +25,7 @@
 // Parameters and buffers are Tensor<float>; a counter like BatchNorm2d's num_batches_tracked is
 // stored as float (exact up to 2^24).
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -32,11 +38,32 @@
 #include <vector>
 
 #include "frost/autograd/grad_mode.hpp"
+#include "frost/autograd/op_hook.hpp"
 #include "frost/core/error.hpp"
 #include "frost/core/tensor.hpp"
 #include "frost/nn/ordered_dict.hpp"
 
 namespace frost::nn {
+
+namespace detail {
+// The replaced modules whose call is being forwarded on this thread: a replacement that wraps
+// the module it replaced (and calls it) reaches the original forward() instead of looping.
+inline std::vector<const void*>& redirect_stack() {
+  static thread_local std::vector<const void*> stack;
+  return stack;
+}
+inline bool redirecting(const void* module) {
+  const auto& s = redirect_stack();
+  return std::find(s.begin(), s.end(), module) != s.end();
+}
+class RedirectGuard {
+ public:
+  explicit RedirectGuard(const void* module) { redirect_stack().push_back(module); }
+  RedirectGuard(const RedirectGuard&) = delete;
+  RedirectGuard& operator=(const RedirectGuard&) = delete;
+  ~RedirectGuard() { redirect_stack().pop_back(); }
+};
+}  // namespace detail
 
 using StateDict = OrderedDict<Tensor<float>>;
 
@@ -86,17 +113,31 @@ class Module : public std::enable_shared_from_this<Module> {
   // ---- computation ---------------------------------------------------------------------------
   virtual Tensor<float> forward(const Tensor<float>& input) {
     (void)input;
-    detail::throw_error(type_name_.c_str(), "this module does not implement forward()");
+    frost::detail::throw_error(type_name_.c_str(), "this module does not implement forward()");
   }
 
   Tensor<float> operator()(const Tensor<float>& input) {
-    if (pre_hooks_.empty() && hooks_.empty()) return forward(input);
-    Tensor<float> x = input;
-    for (auto& [id, hook] : pre_hooks_) x = hook(*this, x);
-    Tensor<float> y = forward(x);
-    for (auto& [id, hook] : hooks_) y = hook(*this, x, y);
-    return y;
+    if (replacement_ && !detail::redirecting(this)) {
+      const detail::RedirectGuard guard(this);
+      return (*replacement_)(input);
+    }
+    if (own_op_hook_) {
+      // This module's own hook (a quantization runtime) sees everything it runs.
+      const autograd::OpHookGuard installed(own_op_hook_.get());
+      return call_with_op_hook(own_op_hook_.get(), input);
+    }
+    autograd::OpHook* const op_hook = autograd::top_level_op_hook();
+    if (op_hook == nullptr) return run_with_hooks(input);
+    return call_with_op_hook(op_hook, input);
   }
+
+  // Installs `hook` for every call of this module (null removes it). Quantization's prepare
+  // gives the prepared model its runtime this way.
+  void set_op_hook(std::shared_ptr<autograd::OpHook> hook) { own_op_hook_ = std::move(hook); }
+  const std::shared_ptr<autograd::OpHook>& op_hook() const { return own_op_hook_; }
+
+  // The module that now runs in this one's place (replace_module), or null.
+  std::shared_ptr<Module> replacement() const { return replacement_; }
 
   // Hooks run in registration order; the returned id removes them.
   std::size_t register_forward_pre_hook(ForwardPreHook hook) {
@@ -156,7 +197,11 @@ class Module : public std::enable_shared_from_this<Module> {
     const std::string_view name = dot == std::string_view::npos ? path : path.substr(dot + 1);
     std::shared_ptr<Module>* slot = parent.children_.find(name);
     FROST_CHECK(slot != nullptr, "replace_module", type_name_, ": no submodule '", path, "'");
-    return std::exchange(*slot, std::move(module));
+    FROST_CHECK(!module->reaches(slot->get()), "replace_module", type_name_, ": the replacement ",
+                module->repr(), " for '", path, "' forwards to the module it replaces");
+    std::shared_ptr<Module> old = std::exchange(*slot, module);
+    if (old != module) old->replacement_ = std::move(module);
+    return old;
   }
 
   // ---- lookup --------------------------------------------------------------------------------
@@ -320,6 +365,41 @@ class Module : public std::enable_shared_from_this<Module> {
   void set_type_name(std::string name) { type_name_ = std::move(name); }
 
  private:
+  Tensor<float> call_with_op_hook(autograd::OpHook* op_hook, const Tensor<float>& given) {
+    Tensor<float> input = given;
+    const bool leaf = op_hook->enter_module(this, input);
+    Tensor<float> y;
+    try {
+      if (leaf) {
+        const autograd::OpDepthGuard hidden;
+        y = run_with_hooks(input);
+      } else {
+        y = run_with_hooks(input);
+      }
+    } catch (...) {
+      op_hook->exit_module(this, input, Tensor<float>(), leaf, true);
+      throw;
+    }
+    Tensor<float> out = op_hook->exit_module(this, input, y, leaf, false);
+    return leaf ? out : y;
+  }
+
+  Tensor<float> run_with_hooks(const Tensor<float>& input) {
+    if (pre_hooks_.empty() && hooks_.empty()) return forward(input);
+    Tensor<float> x = input;
+    for (auto& [id, hook] : pre_hooks_) x = hook(*this, x);
+    Tensor<float> y = forward(x);
+    for (auto& [id, hook] : hooks_) y = hook(*this, x, y);
+    return y;
+  }
+
+  // True when calls of this module end up in `other` (itself or through replacements).
+  bool reaches(const Module* other) const {
+    for (const Module* m = this; m != nullptr; m = m->replacement_.get())
+      if (m == other) return true;
+    return false;
+  }
+
   struct Parameter {
     Tensor<float> tensor;
     std::string group;
@@ -363,6 +443,8 @@ class Module : public std::enable_shared_from_this<Module> {
   std::vector<std::pair<std::size_t, ForwardPreHook>> pre_hooks_;
   std::vector<std::pair<std::size_t, ForwardHook>> hooks_;
   std::size_t last_hook_id_ = 0;
+  std::shared_ptr<Module> replacement_;
+  std::shared_ptr<autograd::OpHook> own_op_hook_;
 };
 
 inline std::ostream& operator<<(std::ostream& os, const Module& m) {

@@ -14,16 +14,18 @@ namespace frost {
 namespace detail {
 
 // y = forward(x); backward gets (grad_y, x, y) per element and returns grad_x.
-template <class T, class Forward, class Backward>
+template <class T, class Forward, class Backward,
+          class Attributes = autograd::OpScope::NoAttributes>
 inline Tensor<T> unary_activation(const char* name, const Tensor<T>& x, Forward forward,
-                                  Backward backward) {
+                                  Backward backward, Attributes attributes = {}) {
+  const autograd::OpScope scope;
   Tensor<T> y = elementwise<T>(name, forward, x);
   if (autograd::should_record(x))
     autograd::record(name, y, {x},
                      [name, backward, xs = x.detach(), ys = y.detach()](const Tensor<T>& g) {
                        return std::vector<Tensor<T>>{elementwise<T>(name, backward, g, xs, ys)};
                      });
-  return y;
+  return scope.finish(name, {&x}, y, attributes);
 }
 
 }  // namespace detail
@@ -46,7 +48,10 @@ template <FloatElement T>
 inline Tensor<T> leaky_relu(const Tensor<T>& x, std::type_identity_t<T> negative_slope = T(0.01)) {
   return detail::unary_activation(
       "leaky_relu", x, [negative_slope](T v) { return v > T(0) ? v : v * negative_slope; },
-      [negative_slope](T g, T v, T) { return v > T(0) ? g : g * negative_slope; });
+      [negative_slope](T g, T v, T) { return v > T(0) ? g : g * negative_slope; },
+      [negative_slope] {
+        return autograd::OpAttributes{{"negative_slope", {double(negative_slope)}}};
+      });
 }
 
 template <FloatElement T>

@@ -35,6 +35,7 @@ template <FloatElement T>
 inline Tensor<T> batch_norm2d(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias,
                               const Tensor<T>& running_mean, const Tensor<T>& running_var,
                               bool training, double momentum = 0.1, double eps = 1e-5) {
+  const autograd::OpScope scope;
   FROST_CHECK(x.defined() && x.dim() >= 2, "batch_norm2d",
               "expected input [N, C, H, W], got shape ",
               shape_str(x.defined() ? x.shape() : Shape{}));
@@ -94,7 +95,10 @@ inline Tensor<T> batch_norm2d(const Tensor<T>& x, const Tensor<T>& weight, const
                        return std::vector<Tensor<T>>{gx, gw, gb};
                      });
   }
-  return y;
+  return scope.finish("batch_norm2d", {&x, &weight, &bias, &running_mean, &running_var}, y, [&] {
+    return autograd::OpAttributes{
+        {"training", {training ? 1.0 : 0.0}}, {"momentum", {momentum}}, {"eps", {eps}}};
+  });
 }
 
 }  // namespace frost

@@ -79,6 +79,7 @@ template <FloatElement T>
 inline Tensor<T> conv2d(const Tensor<T>& x, const Tensor<T>& weight,
                         const Tensor<T>& bias = Tensor<T>(), Size2d stride = 1, Size2d padding = 0,
                         Size2d dilation = 1, std::int64_t groups = 1) {
+  const autograd::OpScope scope;
   FROST_CHECK(x.defined() && weight.defined(), "conv2d",
               "input and weight must be defined tensors");
   const Shape bias_shape = bias.defined() ? bias.shape() : Shape{};
@@ -116,7 +117,12 @@ inline Tensor<T> conv2d(const Tensor<T>& x, const Tensor<T>& weight,
                        return std::vector<Tensor<T>>{gx, gw, gb};
                      });
   }
-  return y;
+  return scope.finish("conv2d", {&x, &weight, &bias}, y, [&] {
+    return autograd::OpAttributes{{"stride", {double(stride.height), double(stride.width)}},
+                                  {"padding", {double(padding.height), double(padding.width)}},
+                                  {"dilation", {double(dilation.height), double(dilation.width)}},
+                                  {"groups", {double(groups)}}};
+  });
 }
 
 }  // namespace frost

@@ -14,9 +14,11 @@ namespace frost {
 template <FloatElement T>
 inline Tensor<T> dropout(const Tensor<T>& x, double p, bool training,
                          Generator& gen = default_generator()) {
+  const autograd::OpScope scope;
+  const auto attributes = [&] { return autograd::OpAttributes{{"p", {p}}}; };
   FROST_CHECK(p >= 0.0 && p <= 1.0, "dropout", "probability ", p,
               " outside [0, 1] for input shape ", shape_str(x.shape()));
-  if (!training || p == 0.0) return x;
+  if (!training || p == 0.0) return scope.finish("dropout", {&x}, x, attributes);
   const T keep_scale = p < 1.0 ? static_cast<T>(1.0 / (1.0 - p)) : T(0);
   Tensor<T> mask = Tensor<T>::empty(x.shape());
   T* m = mask.data();
@@ -28,7 +30,7 @@ inline Tensor<T> dropout(const Tensor<T>& x, double p, bool training,
     autograd::record("dropout", out, {x}, [mask, times](const Tensor<T>& g) {
       return std::vector<Tensor<T>>{detail::elementwise<T>("dropout_backward", times, g, mask)};
     });
-  return out;
+  return scope.finish("dropout", {&x}, out, attributes);
 }
 
 }  // namespace frost

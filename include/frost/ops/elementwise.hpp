@@ -45,6 +45,7 @@ inline void check_integer_divisor(const Tensor<T>& divisor, const char* op) {
 
 template <class T>
 inline Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
+  const autograd::OpScope scope;
   Tensor<T> out = detail::elementwise<T>(
       "add", [](T x, T y) { return static_cast<T>(wide<T>(x) + y); }, a, b);
   if (autograd::should_record(a, b))
@@ -54,11 +55,12 @@ inline Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
                        return Grads<T>{ra ? detail::sum_to(g, sa) : Tensor<T>(),
                                        rb ? detail::sum_to(g, sb) : Tensor<T>()};
                      });
-  return out;
+  return scope.finish("add", {&a, &b}, out);
 }
 
 template <class T>
 inline Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
+  const autograd::OpScope scope;
   Tensor<T> out = detail::elementwise<T>(
       "sub", [](T x, T y) { return static_cast<T>(wide<T>(x) - y); }, a, b);
   if (autograd::should_record(a, b))
@@ -72,11 +74,12 @@ inline Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
                                              sb);
                        return Grads<T>{ra ? detail::sum_to(g, sa) : Tensor<T>(), gb};
                      });
-  return out;
+  return scope.finish("sub", {&a, &b}, out);
 }
 
 template <class T>
 inline Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
+  const autograd::OpScope scope;
   Tensor<T> out = detail::elementwise<T>(
       "mul", [](T x, T y) { return static_cast<T>(wide<T>(x) * y); }, a, b);
   if (autograd::should_record(a, b)) {
@@ -95,11 +98,12 @@ inline Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
           return Grads<T>{ga, gb};
         });
   }
-  return out;
+  return scope.finish("mul", {&a, &b}, out);
 }
 
 template <class T>
 inline Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
+  const autograd::OpScope scope;
   detail::check_integer_divisor(b, "div");
   Tensor<T> out = detail::elementwise<T>(
       "div", [](T x, T y) { return static_cast<T>(wide<T>(x) / y); }, a, b);
@@ -120,18 +124,21 @@ inline Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
                                 sb);
           return Grads<T>{ga, gb};
         });
-  return out;
+  return scope.finish("div", {&a, &b}, out);
 }
 
 // ---- binary, tensor (x) scalar ---------------------------------------------------------------
 
 template <class T>
 inline Tensor<T> add(const Tensor<T>& a, std::type_identity_t<T> s) {
+  const autograd::OpScope scope;
   Tensor<T> out = detail::elementwise<T>(
       "add", [s](T x) { return static_cast<T>(wide<T>(x) + s); }, a);
   if (autograd::should_record(a))
     autograd::record("add_scalar", out, {a}, [](const Tensor<T>& g) { return Grads<T>{g}; });
-  return out;
+  return scope.finish("add_scalar", {&a}, out, [&] {
+    return autograd::OpAttributes{{"value", {double(s)}}};
+  });
 }
 template <class T>
 inline Tensor<T> sub(const Tensor<T>& a, std::type_identity_t<T> s) {
@@ -140,6 +147,7 @@ inline Tensor<T> sub(const Tensor<T>& a, std::type_identity_t<T> s) {
 // s - a
 template <class T>
 inline Tensor<T> rsub(const Tensor<T>& a, std::type_identity_t<T> s) {
+  const autograd::OpScope scope;
   Tensor<T> out = detail::elementwise<T>(
       "sub", [s](T x) { return static_cast<T>(wide<T>(s) - x); }, a);
   if (autograd::should_record(a))
@@ -147,10 +155,13 @@ inline Tensor<T> rsub(const Tensor<T>& a, std::type_identity_t<T> s) {
       return Grads<T>{detail::elementwise<T>(
           "rsub_backward", [](T x) { return -x; }, g)};
     });
-  return out;
+  return scope.finish("rsub_scalar", {&a}, out, [&] {
+    return autograd::OpAttributes{{"value", {double(s)}}};
+  });
 }
 template <class T>
 inline Tensor<T> mul(const Tensor<T>& a, std::type_identity_t<T> s) {
+  const autograd::OpScope scope;
   Tensor<T> out = detail::elementwise<T>(
       "mul", [s](T x) { return static_cast<T>(wide<T>(x) * s); }, a);
   if (autograd::should_record(a))
@@ -158,10 +169,13 @@ inline Tensor<T> mul(const Tensor<T>& a, std::type_identity_t<T> s) {
       return Grads<T>{detail::elementwise<T>(
           "mul_backward", [s](T x) { return x * s; }, g)};
     });
-  return out;
+  return scope.finish("mul_scalar", {&a}, out, [&] {
+    return autograd::OpAttributes{{"value", {double(s)}}};
+  });
 }
 template <class T>
 inline Tensor<T> div(const Tensor<T>& a, std::type_identity_t<T> s) {
+  const autograd::OpScope scope;
   if constexpr (std::is_integral_v<T>)
     FROST_CHECK(s != T(0), "div", "integer division by zero (tensor of shape ",
                 shape_str(a.shape()), " divided by 0)");
@@ -172,11 +186,14 @@ inline Tensor<T> div(const Tensor<T>& a, std::type_identity_t<T> s) {
       return Grads<T>{detail::elementwise<T>(
           "div_backward", [s](T x) { return x / s; }, g)};
     });
-  return out;
+  return scope.finish("div_scalar", {&a}, out, [&] {
+    return autograd::OpAttributes{{"value", {double(s)}}};
+  });
 }
 // s / a
 template <class T>
 inline Tensor<T> rdiv(const Tensor<T>& a, std::type_identity_t<T> s) {
+  const autograd::OpScope scope;
   detail::check_integer_divisor(a, "div");
   Tensor<T> out = detail::elementwise<T>(
       "div", [s](T x) { return static_cast<T>(wide<T>(s) / x); }, a);
@@ -185,7 +202,9 @@ inline Tensor<T> rdiv(const Tensor<T>& a, std::type_identity_t<T> s) {
       return Grads<T>{detail::elementwise<T>(
           "rdiv_backward", [s](T x, T p) { return -x * s / (p * p); }, g, a_saved)};
     });
-  return out;
+  return scope.finish("rdiv_scalar", {&a}, out, [&] {
+    return autograd::OpAttributes{{"value", {double(s)}}};
+  });
 }
 
 template <class T>
@@ -241,6 +260,7 @@ inline Tensor<T> operator/(std::type_identity_t<T> s, const Tensor<T>& a) {
 
 template <class T>
 inline Tensor<T> neg(const Tensor<T>& a) {
+  const autograd::OpScope scope;
   Tensor<T> out = detail::elementwise<T>(
       "neg", [](T x) { return static_cast<T>(-wide<T>(x)); }, a);
   if (autograd::should_record(a))
@@ -248,7 +268,7 @@ inline Tensor<T> neg(const Tensor<T>& a) {
       return Grads<T>{detail::elementwise<T>(
           "neg_backward", [](T x) { return -x; }, g)};
     });
-  return out;
+  return scope.finish("neg", {&a}, out);
 }
 template <class T>
 inline Tensor<T> operator-(const Tensor<T>& a) {
@@ -257,6 +277,7 @@ inline Tensor<T> operator-(const Tensor<T>& a) {
 
 template <FloatElement T>
 inline Tensor<T> exp(const Tensor<T>& a) {
+  const autograd::OpScope scope;
   Tensor<T> out = detail::elementwise<T>(
       "exp", [](T x) { return std::exp(x); }, a);
   if (autograd::should_record(a))
@@ -264,11 +285,12 @@ inline Tensor<T> exp(const Tensor<T>& a) {
       return Grads<T>{detail::elementwise<T>(
           "exp_backward", [](T x, T e) { return x * e; }, g, y)};
     });
-  return out;
+  return scope.finish("exp", {&a}, out);
 }
 
 template <FloatElement T>
 inline Tensor<T> log(const Tensor<T>& a) {
+  const autograd::OpScope scope;
   Tensor<T> out = detail::elementwise<T>(
       "log", [](T x) { return std::log(x); }, a);
   if (autograd::should_record(a))
@@ -276,11 +298,12 @@ inline Tensor<T> log(const Tensor<T>& a) {
       return Grads<T>{detail::elementwise<T>(
           "log_backward", [](T x, T p) { return x / p; }, g, x_saved)};
     });
-  return out;
+  return scope.finish("log", {&a}, out);
 }
 
 template <FloatElement T>
 inline Tensor<T> sqrt(const Tensor<T>& a) {
+  const autograd::OpScope scope;
   Tensor<T> out = detail::elementwise<T>(
       "sqrt", [](T x) { return std::sqrt(x); }, a);
   if (autograd::should_record(a))
@@ -288,11 +311,12 @@ inline Tensor<T> sqrt(const Tensor<T>& a) {
       return Grads<T>{detail::elementwise<T>(
           "sqrt_backward", [](T x, T r) { return x / (2 * r); }, g, y)};
     });
-  return out;
+  return scope.finish("sqrt", {&a}, out);
 }
 
 template <FloatElement T>
 inline Tensor<T> pow(const Tensor<T>& a, std::type_identity_t<T> exponent) {
+  const autograd::OpScope scope;
   Tensor<T> out = detail::elementwise<T>(
       "pow", [exponent](T x) { return std::pow(x, exponent); }, a);
   if (autograd::should_record(a))
@@ -304,12 +328,15 @@ inline Tensor<T> pow(const Tensor<T>& a, std::type_identity_t<T> exponent) {
           },
           g, x_saved)};
     });
-  return out;
+  return scope.finish("pow", {&a}, out, [&] {
+    return autograd::OpAttributes{{"exponent", {double(exponent)}}};
+  });
 }
 
 // Gradient sign(x): 0 at x = 0, as in PyTorch.
 template <class T>
 inline Tensor<T> abs(const Tensor<T>& a) {
+  const autograd::OpScope scope;
   Tensor<T> out = detail::elementwise<T>(
       "abs", [](T x) { return x < T(0) ? static_cast<T>(-wide<T>(x)) : x; }, a);
   if (autograd::should_record(a))
@@ -318,13 +345,14 @@ inline Tensor<T> abs(const Tensor<T>& a) {
           "abs_backward", [](T x, T p) { return p > T(0) ? x : (p < T(0) ? -x : T(0)); }, g,
           x_saved)};
     });
-  return out;
+  return scope.finish("abs", {&a}, out);
 }
 
 // Gradient passes where low <= x <= high (bounds included, as in PyTorch).
 template <class T>
 inline Tensor<T> clamp(const Tensor<T>& a, std::type_identity_t<T> low,
                        std::type_identity_t<T> high) {
+  const autograd::OpScope scope;
   FROST_CHECK(!(high < low), "clamp", "lower bound ", +low, " above upper bound ", +high);
   Tensor<T> out = detail::elementwise<T>(
       "clamp", [low, high](T x) { return x < low ? low : (x > high ? high : x); }, a);
@@ -334,7 +362,9 @@ inline Tensor<T> clamp(const Tensor<T>& a, std::type_identity_t<T> low,
           "clamp_backward", [low, high](T x, T p) { return (p >= low && p <= high) ? x : T(0); }, g,
           x_saved)};
     });
-  return out;
+  return scope.finish("clamp", {&a}, out, [&] {
+    return autograd::OpAttributes{{"min", {double(low)}}, {"max", {double(high)}}};
+  });
 }
 
 }  // namespace frost

@@ -12,6 +12,7 @@ namespace frost {
 
 template <FloatElement T>
 inline Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b = Tensor<T>()) {
+  const autograd::OpScope scope;
   FROST_CHECK(w.dim() == 2 && x.dim() >= 1 && x.shape().back() == w.shape()[1], "linear",
               "input shape ", shape_str(x.shape()), " and weight shape ", shape_str(w.shape()),
               " do not match (weight must be [out, in] with in = the input's last dimension)");
@@ -51,7 +52,7 @@ inline Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>&
           if (rb) gb = detail::sum_dims(g2, {true, false}).view({out_features});
           return std::vector<Tensor<T>>{gx, gw, gb};
         });
-  return y;
+  return scope.finish("linear", {&x, &w, &b}, y);
 }
 
 }  // namespace frost

@@ -81,8 +81,9 @@ inline Tensor<T> mm(const Tensor<T>& a, const Tensor<T>& b) {
 
 }  // namespace detail
 
+namespace detail {
 template <FloatElement T>
-inline Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
+inline Tensor<T> matmul_untraced(const Tensor<T>& a, const Tensor<T>& b) {
   FROST_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul", "shapes ", shape_str(a.shape()), " and ",
               shape_str(b.shape()), ": both operands need at least one dimension");
   if (a.dim() == 1) return matmul(a.unsqueeze(0), b).squeeze(-2);
@@ -146,6 +147,13 @@ inline Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
           return std::vector<Tensor<T>>{ga, gb};
         });
   return out;
+}
+}  // namespace detail
+
+template <FloatElement T>
+inline Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
+  const autograd::OpScope scope;
+  return scope.finish("matmul", {&a, &b}, detail::matmul_untraced(a, b));
 }
 
 }  // namespace frost

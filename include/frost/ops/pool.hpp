@@ -51,14 +51,23 @@ inline kernels::fp32::Pool2dGeometry pool2d_geometry(const char* op, const Shape
 template <FloatElement T>
 inline Tensor<T> max_pool2d(const Tensor<T>& x, Size2d kernel_size, Size2d stride = Size2d(),
                             Size2d padding = 0, Size2d dilation = 1, bool ceil_mode = false) {
+  const autograd::OpScope scope;
   FROST_CHECK(x.defined(), "max_pool2d", "input must be a defined tensor");
   const auto g = detail::pool2d_geometry("max_pool2d", x.shape(), kernel_size, stride, padding,
                                          dilation, ceil_mode);
+  const auto attributes = [&] {
+    return autograd::OpAttributes{
+        {"kernel_size", {double(g.kernel_height), double(g.kernel_width)}},
+        {"stride", {double(g.stride_height), double(g.stride_width)}},
+        {"padding", {double(g.padding_height), double(g.padding_width)}},
+        {"dilation", {double(g.dilation_height), double(g.dilation_width)}},
+        {"ceil_mode", {ceil_mode ? 1.0 : 0.0}}};
+  };
   const Tensor<T> xc = x.detach().contiguous();
   Tensor<T> y = Tensor<T>::empty({g.batch, g.channels, g.output_height(), g.output_width()});
   if (!autograd::should_record(x)) {
     kernels::fp32::max_pool2d_forward(g, xc.data(), y.data(), static_cast<std::int32_t*>(nullptr));
-    return y;
+    return scope.finish("max_pool2d", {&x}, y, attributes);
   }
   // int32 plane offsets from the tensor allocator (reused buffers, no zero-fill).
   const Tensor<std::int32_t> indices = Tensor<std::int32_t>::empty(y.shape());
@@ -69,13 +78,14 @@ inline Tensor<T> max_pool2d(const Tensor<T>& x, Size2d kernel_size, Size2d strid
     kernels::fp32::max_pool2d_backward(g, go.data(), indices.data(), gx.data());
     return std::vector<Tensor<T>>{gx};
   });
-  return y;
+  return scope.finish("max_pool2d", {&x}, y, attributes);
 }
 
 template <FloatElement T>
 inline Tensor<T> avg_pool2d(const Tensor<T>& x, Size2d kernel_size, Size2d stride = Size2d(),
                             Size2d padding = 0, bool ceil_mode = false,
                             bool count_include_pad = true) {
+  const autograd::OpScope scope;
   FROST_CHECK(x.defined(), "avg_pool2d", "input must be a defined tensor");
   const auto g =
       detail::pool2d_geometry("avg_pool2d", x.shape(), kernel_size, stride, padding, 1, ceil_mode);
@@ -90,11 +100,19 @@ inline Tensor<T> avg_pool2d(const Tensor<T>& x, Size2d kernel_size, Size2d strid
           kernels::fp32::avg_pool2d_backward(g, count_include_pad, go.data(), gx.data());
           return std::vector<Tensor<T>>{gx};
         });
-  return y;
+  return scope.finish("avg_pool2d", {&x}, y, [&] {
+    return autograd::OpAttributes{
+        {"kernel_size", {double(g.kernel_height), double(g.kernel_width)}},
+        {"stride", {double(g.stride_height), double(g.stride_width)}},
+        {"padding", {double(g.padding_height), double(g.padding_width)}},
+        {"ceil_mode", {ceil_mode ? 1.0 : 0.0}},
+        {"count_include_pad", {count_include_pad ? 1.0 : 0.0}}};
+  });
 }
 
 template <FloatElement T>
 inline Tensor<T> adaptive_avg_pool2d(const Tensor<T>& x, Size2d output_size) {
+  const autograd::OpScope scope;
   FROST_CHECK(x.defined() && x.dim() == 4, "adaptive_avg_pool2d",
               "expected input [N, C, H, W], got shape ",
               shape_str(x.defined() ? x.shape() : Shape{}));
@@ -115,7 +133,10 @@ inline Tensor<T> adaptive_avg_pool2d(const Tensor<T>& x, Size2d output_size) {
                        kernels::fp32::adaptive_avg_pool2d_backward(s, go.data(), gx.data());
                        return std::vector<Tensor<T>>{gx};
                      });
-  return y;
+  return scope.finish("adaptive_avg_pool2d", {&x}, y, [&] {
+    return autograd::OpAttributes{
+        {"output_size", {double(output_size.height), double(output_size.width)}}};
+  });
 }
 
 }  // namespace frost

@@ -53,14 +53,26 @@ inline Tensor<sum_type<T>> sum(const Tensor<T>& x, const std::vector<std::int64_
 template <FloatElement T>
 inline Tensor<T> mean(const Tensor<T>& x, const std::vector<std::int64_t>& dims,
                       bool keepdim = false) {
+  const autograd::OpScope scope;
   FROST_CHECK(!dims.empty(), "mean", "empty list of dimensions; use mean(x) to reduce all");
   const auto mask = detail::reduce_mask(dims, x.dim(), "mean");
-  return mul(detail::sum_impl(x, dims, keepdim, false, "mean"),
-             T(1) / static_cast<T>(detail::reduced_count(x.shape(), mask)));
+  return scope.finish(
+      "mean", {&x},
+      mul(detail::sum_impl(x, dims, keepdim, false, "mean"),
+          T(1) / static_cast<T>(detail::reduced_count(x.shape(), mask))),
+      [&] {
+        std::vector<double> d(dims.begin(), dims.end());
+        return autograd::OpAttributes{{"dims", d}, {"keepdim", {keepdim ? 1.0 : 0.0}}};
+      });
 }
 template <FloatElement T>
 inline Tensor<T> mean(const Tensor<T>& x) {
-  return mul(detail::sum_impl(x, {}, false, true, "mean"), T(1) / static_cast<T>(x.numel()));
+  const autograd::OpScope scope;
+  return scope.finish(
+      "mean", {&x},
+      mul(detail::sum_impl(x, {}, false, true, "mean"), T(1) / static_cast<T>(x.numel())), [&] {
+        return autograd::OpAttributes{{"dims", {}}, {"keepdim", {0.0}}};
+      });
 }
 
 // Variance over `dims` (all when empty), with Bessel's correction (divide by n - 1) when unbiased.

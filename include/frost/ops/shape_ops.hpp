@@ -26,6 +26,7 @@ inline Tensor<T> flatten(const Tensor<T>& x, std::int64_t start_dim = 0,
 // Joins tensors along an existing dimension; all other sizes must agree.
 template <class T>
 inline Tensor<T> cat(const std::vector<Tensor<T>>& tensors, std::int64_t dim = 0) {
+  const autograd::OpScope scope;
   FROST_CHECK(!tensors.empty(), "cat", "expects at least one tensor");
   const Tensor<T>& first = tensors.front();
   FROST_CHECK(first.dim() > 0, "cat", "zero-dimensional tensor (shape []) cannot be concatenated");
@@ -65,7 +66,9 @@ inline Tensor<T> cat(const std::vector<Tensor<T>>& tensors, std::int64_t dim = 0
       return grads;
     });
   }
-  return out;
+  return scope.finish("cat", tensors, out, [&] {
+    return autograd::OpAttributes{{"dim", {double(dim)}}};
+  });
 }
 
 template <class T>

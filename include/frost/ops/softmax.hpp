@@ -41,8 +41,9 @@ inline T row_log_sum_exp(const T* x, std::int64_t n) {
 
 }  // namespace detail
 
+namespace detail {
 template <FloatElement T>
-inline Tensor<T> log_softmax(const Tensor<T>& x, std::int64_t dim = -1) {
+inline Tensor<T> log_softmax_untraced(const Tensor<T>& x, std::int64_t dim = -1) {
   dim = wrap_dim(dim, x.dim(), "log_softmax");
   if (x.dim() > 0 && dim != x.dim() - 1)
     return log_softmax(x.transpose(dim, -1), -1).transpose(dim, -1);
@@ -66,9 +67,19 @@ inline Tensor<T> log_softmax(const Tensor<T>& x, std::int64_t dim = -1) {
     });
   return out;
 }
+}  // namespace detail
 
 template <FloatElement T>
-inline Tensor<T> softmax(const Tensor<T>& x, std::int64_t dim = -1) {
+inline Tensor<T> log_softmax(const Tensor<T>& x, std::int64_t dim = -1) {
+  const autograd::OpScope scope;
+  return scope.finish("log_softmax", {&x}, detail::log_softmax_untraced(x, dim), [&] {
+    return autograd::OpAttributes{{"dim", {double(dim)}}};
+  });
+}
+
+namespace detail {
+template <FloatElement T>
+inline Tensor<T> softmax_untraced(const Tensor<T>& x, std::int64_t dim = -1) {
   dim = wrap_dim(dim, x.dim(), "softmax");
   if (x.dim() > 0 && dim != x.dim() - 1)
     return softmax(x.transpose(dim, -1), -1).transpose(dim, -1);
@@ -91,6 +102,15 @@ inline Tensor<T> softmax(const Tensor<T>& x, std::int64_t dim = -1) {
       return std::vector<Tensor<T>>{grad};
     });
   return out;
+}
+}  // namespace detail
+
+template <FloatElement T>
+inline Tensor<T> softmax(const Tensor<T>& x, std::int64_t dim = -1) {
+  const autograd::OpScope scope;
+  return scope.finish("softmax", {&x}, detail::softmax_untraced(x, dim), [&] {
+    return autograd::OpAttributes{{"dim", {double(dim)}}};
+  });
 }
 
 }  // namespace frost
