@@ -123,9 +123,9 @@ class OpScope {
                    Tensor<T> output, Attributes&& attributes = {}) const {
     if constexpr (std::is_same_v<T, float>) {
       if (hook_) {
-        std::vector<Tensor<float>> in;
+        std::vector<Tensor<T>> in;  // dependent: Tensor may be incomplete where this is parsed
         in.reserve(inputs.size());
-        for (const Tensor<float>* t : inputs) in.push_back(*t);
+        for (const Tensor<T>* t : inputs) in.push_back(*t);
         return hook_->on_op(kind, in, attributes(), output);
       }
     }

@@ -1,12 +1,16 @@
 #pragma once
 // nn::Sequential: children named "0", "1", ... called in order. Children are looked up in the
-// registry on every call, so replace_module("features.3", m) takes effect at once.
+// registry on every call, so replace_module("features.3", m) takes effect at once. Only the
+// children named by an index are the sequence; a child under another name (the activation fake
+// quantizers that quant::prepare_qat attaches as "activation_fake_quant") is state the model
+// holds, saved with it, and never called.
 //
 //   auto net = std::make_shared<nn::Sequential>(
 //       std::make_shared<nn::Conv2d>(1, 32, 3, nn::Conv2dOptions{.padding = 1}),
 //       std::make_shared<nn::ReLU>(), std::make_shared<nn::Flatten>(),
 //       std::make_shared<nn::Linear>(32 * 28 * 28, 10));
 
+#include <algorithm>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -36,11 +40,18 @@ class Sequential : public Module {
     return register_module(std::to_string(size()), std::move(module));
   }
 
-  std::size_t size() const { return named_children().size(); }
+  std::size_t size() const {
+    std::size_t n = 0;
+    for (const auto& [name, module] : named_children()) n += is_index(name);
+    return n;
+  }
   bool empty() const { return size() == 0; }
   std::shared_ptr<Module> operator[](std::size_t i) const {
     FROST_CHECK(i < size(), "Sequential", "index ", i, " out of range for ", size(), " modules");
-    return named_children().item(i).second;
+    std::size_t k = 0;
+    for (const auto& [name, module] : named_children())
+      if (is_index(name) && k++ == i) return module;
+    return nullptr;  // unreachable: i < size()
   }
   // The i-th module as its concrete type; throws when it is not an M.
   template <class M>
@@ -53,6 +64,7 @@ class Sequential : public Module {
   Tensor<float> forward(const Tensor<float>& input) override {
     Tensor<float> x = input;
     for (const auto& [name, module] : named_children()) {
+      if (!is_index(name)) continue;
       try {
         x = (*module)(x);
       } catch (const Error& e) {
@@ -61,6 +73,12 @@ class Sequential : public Module {
       }
     }
     return x;
+  }
+
+ private:
+  static bool is_index(const std::string& name) {
+    return !name.empty() && std::all_of(name.begin(), name.end(),
+                                        [](char c) { return c >= '0' && c <= '9'; });
   }
 };
 
