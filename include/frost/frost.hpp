@@ -24,6 +24,7 @@
 #include "frost/autograd/function.hpp"
 #include "frost/autograd/grad_mode.hpp"
 #include "frost/autograd/gradcheck.hpp"
+#include "frost/autograd/op_hook.hpp"
 
 // differentiable ops
 #include "frost/ops/activation.hpp"
@@ -51,6 +52,7 @@
 #include "frost/nn/pooling.hpp"
 #include "frost/nn/sequential.hpp"
 #include "frost/nn/serialize.hpp"
+#include "frost/nn/trace.hpp"
 
 // optim
 #include "frost/optim/adam.hpp"
@@ -75,3 +77,19 @@
 #include "frost/io/rng_state.hpp"
 #include "frost/io/safetensors.hpp"
 #include "frost/io/tensor_file.hpp"
+
+// quant: observers, fake quantization, QAT modules, prepare / calibrate / convert, StatAssist
+#include "frost/quant/convert.hpp"
+#include "frost/quant/fake_quantize.hpp"
+#include "frost/quant/observers.hpp"
+#include "frost/quant/prepare.hpp"
+#include "frost/quant/qat_modules.hpp"
+#include "frost/quant/qconfig.hpp"
+#include "frost/quant/qparams.hpp"
+#include "frost/quant/report.hpp"
+#include "frost/quant/runtime.hpp"
+#include "frost/quant/stat_assist.hpp"
+
+// engine: the INT8 model and its file
+#include "frost/engine/int8_model.hpp"
+#include "frost/engine/serialize.hpp"
