@@ -3,6 +3,16 @@
 //   fashion_mnist [--epochs 3] [--batch-size 128] [--lr 0.05] [--threads N] [--seed 0]
 //                 [--data /usr/share/datasets/fashion-mnist] [--augment] [--save model.safetensors]
 //                 [--benchmark STEPS] [--profile]
+//                 [--quantize none|ptq|qat] [--fp-epochs N] [--qconfig default|qnnpack]
+//                 [--qat-lr X] [--calibration-batches N] [--save-int8 FILE]
+//                 [--summary-json FILE] [--report-json FILE]
+//
+// Quantization: --quantize ptq trains in float, calibrates on --calibration-batches training
+// batches and converts; --quantize qat trains with StatAssist: the first --fp-epochs of --epochs
+// in float (0: QAT from scratch), the rest with fake quantization (the learning-rate schedule
+// restarts at the boundary, the optimizer state carries over). Both then convert to INT8,
+// evaluate it on the test set, time FP32 and INT8 inference (batch 1, median), print the
+// per-layer report's worst layers and write --summary-json.
 //
 // The model, its initialisation, the input normalisation, the optimizer (SGD, Nesterov momentum
 // 0.9, weight decay 5e-4) and the learning-rate schedule (linear warm-up over the first 15 % of
@@ -26,6 +36,11 @@
 #include <vector>
 
 #include <frost/frost.hpp>
+#include <frost/engine/serialize.hpp>
+#include <frost/quant/convert.hpp>
+#include <frost/quant/prepare.hpp>
+#include <frost/quant/report.hpp>
+#include <frost/quant/stat_assist.hpp>
 
 namespace nn = frost::nn;
 using frost::Tensor;
@@ -47,13 +62,22 @@ struct Args {
   std::optional<std::filesystem::path> save;
   int benchmark_steps = 0;
   bool profile = false;
+  std::string quantize = "none";
+  int fp_epochs = 1;
+  std::string qconfig = "default";
+  std::optional<double> qat_lr;
+  int calibration_batches = 32;
+  std::optional<std::filesystem::path> save_int8, summary_json, report_json;
 };
 
 [[noreturn]] void usage(int code) {
   (code ? std::cerr : std::cout)
       << "usage: fashion_mnist [--epochs N] [--batch-size N] [--lr X] [--threads N] [--seed N]\n"
          "                     [--data DIR] [--augment] [--save FILE.safetensors]\n"
-         "                     [--benchmark STEPS] [--profile]\n";
+         "                     [--benchmark STEPS] [--profile]\n"
+         "                     [--quantize none|ptq|qat] [--fp-epochs N] [--qconfig default|qnnpack]\n"
+         "                     [--qat-lr X] [--calibration-batches N] [--save-int8 FILE]\n"
+         "                     [--summary-json FILE] [--report-json FILE]\n";
   std::exit(code);
 }
 
@@ -94,6 +118,22 @@ Args parse_args(int argc, char** argv) {
         args.benchmark_steps = std::stoi(next());
       else if (flag == "--profile")
         args.profile = true;
+      else if (flag == "--quantize")
+        args.quantize = next();
+      else if (flag == "--fp-epochs")
+        args.fp_epochs = std::stoi(next());
+      else if (flag == "--qconfig")
+        args.qconfig = next();
+      else if (flag == "--qat-lr")
+        args.qat_lr = std::stod(next());
+      else if (flag == "--calibration-batches")
+        args.calibration_batches = std::stoi(next());
+      else if (flag == "--save-int8")
+        args.save_int8 = next();
+      else if (flag == "--summary-json")
+        args.summary_json = next();
+      else if (flag == "--report-json")
+        args.report_json = next();
       else if (flag == "--help" || flag == "-h")
         usage(0);
       else {
@@ -108,6 +148,24 @@ Args parse_args(int argc, char** argv) {
   if (args.epochs < 1 || args.batch_size < 1 || args.threads < 1 || !(args.lr > 0) ||
       args.benchmark_steps < 0) {
     std::cerr << "fashion_mnist: --epochs, --batch-size, --threads and --lr must be positive\n";
+    usage(1);
+  }
+  if (args.quantize != "none" && args.quantize != "ptq" && args.quantize != "qat") {
+    std::cerr << "fashion_mnist: --quantize must be none, ptq or qat, got '" << args.quantize
+              << "'\n";
+    usage(1);
+  }
+  if (args.qconfig != "default" && args.qconfig != "qnnpack") {
+    std::cerr << "fashion_mnist: --qconfig must be default or qnnpack, got '" << args.qconfig
+              << "'\n";
+    usage(1);
+  }
+  if (args.quantize == "qat" && (args.fp_epochs < 0 || args.fp_epochs >= args.epochs)) {
+    std::cerr << "fashion_mnist: --fp-epochs must be in [0, --epochs) for --quantize qat\n";
+    usage(1);
+  }
+  if (args.calibration_batches < 1 || (args.qat_lr && !(*args.qat_lr > 0))) {
+    std::cerr << "fashion_mnist: --calibration-batches and --qat-lr must be positive\n";
     usage(1);
   }
   return args;
@@ -197,14 +255,21 @@ std::int64_t count_correct(const Tensor<float>& logits, const Tensor<std::int32_
   return correct;
 }
 
+// Test accuracy in eval mode; a prepared model's observers do not see the test set.
 double evaluate(nn::Module& model, frost::data::DataLoader& loader) {
   frost::NoGradGuard no_grad;
   model.eval();
+  std::vector<std::pair<frost::quant::FakeQuantizeBase*, bool>> observers;
+  for (auto* fq : frost::quant::fake_quantizers(model)) {
+    observers.emplace_back(fq, fq->observer_enabled());
+    fq->enable_observer(false);
+  }
   std::int64_t correct = 0, seen = 0;
   for (const frost::data::Batch& batch : loader) {
     correct += count_correct(model(batch.images), batch.labels);
     seen += batch.size();
   }
+  for (auto& [fq, on] : observers) fq->enable_observer(on);
   model.train();
   return 100.0 * static_cast<double>(correct) /
          static_cast<double>(std::max<std::int64_t>(seen, 1));
@@ -254,6 +319,79 @@ class StepProfiler {
   std::map<std::string, double> forward_, phases_;
   std::vector<std::string> order_, phase_order_;
 };
+
+struct Summary {
+  std::string quantize, qconfig;
+  double fp32_accuracy = 0, qat_accuracy = 0, fake_quant_accuracy = 0, int8_accuracy = 0;
+  double fp32_latency_ms = 0, int8_latency_ms = 0;
+  bool fp32_trained = true;  // false for QAT from scratch: no float model was trained
+  std::int64_t int8_model_bytes = 0;
+  double train_images_per_s = 0, qat_images_per_s = 0;
+
+  // Figures that the run did not measure (INT8 without --quantize, QAT without qat) are null.
+  std::string json() const {
+    const bool int8 = quantize != "none", qat = quantize == "qat";
+    const auto num = [](double v, bool present, int digits) {
+      if (!present) return std::string("null");
+      char b[64];
+      std::snprintf(b, sizeof b, "%.*f", digits, v);
+      return std::string(b);
+    };
+    std::string j = "{\n  \"quantize\": \"" + quantize + "\",\n  \"qconfig\": \"" + qconfig + "\",\n";
+    const auto field = [&](const char* name, const std::string& value, bool last = false) {
+      j += std::string("  \"") + name + "\": " + value + (last ? "\n" : ",\n");
+    };
+    field("fp32_accuracy", num(fp32_accuracy, fp32_trained, 2));
+    field("qat_accuracy", num(qat_accuracy, qat, 2));
+    field("fake_quant_accuracy", num(fake_quant_accuracy, int8, 2));
+    field("int8_accuracy", num(int8_accuracy, int8, 2));
+    field("fp32_latency_ms", num(fp32_latency_ms, true, 4));
+    field("int8_latency_ms", num(int8_latency_ms, int8, 4));
+    field("int8_model_bytes", num(static_cast<double>(int8_model_bytes), int8, 0));
+    field("train_images_per_s", num(train_images_per_s, true, 1));
+    field("qat_images_per_s", num(qat_images_per_s, qat, 1), true);
+    return j + "}\n";
+  }
+};
+
+void write_text(const std::filesystem::path& path, const std::string& text) {
+  std::FILE* f = std::fopen(path.string().c_str(), "w");
+  if (f == nullptr || std::fwrite(text.data(), 1, text.size(), f) != text.size() ||
+      std::fclose(f) != 0)
+    throw frost::Error("fashion_mnist: cannot write '" + path.string() + "'");
+}
+
+// Median wall time of fn over repeated runs, in milliseconds, after a warm-up.
+template <class Fn>
+double median_ms(Fn&& fn, int runs = 200) {
+  for (int i = 0; i < 20; ++i) fn();
+  std::vector<double> times;
+  for (int i = 0; i < runs; ++i) {
+    const auto t0 = Clock::now();
+    fn();
+    times.push_back(1e3 * seconds_since(t0));
+  }
+  std::nth_element(times.begin(), times.begin() + runs / 2, times.end());
+  return times[static_cast<std::size_t>(runs / 2)];
+}
+
+void float_forward(nn::Module& model, const Tensor<float>& x) {
+  frost::NoGradGuard no_grad;
+  const bool training = model.is_training();
+  model.eval();
+  model(x);
+  model.train(training);
+}
+
+double evaluate_int8(const frost::engine::Int8Model& model, frost::data::DataLoader& loader) {
+  std::int64_t correct = 0, seen = 0;
+  for (const frost::data::Batch& batch : loader) {
+    correct += count_correct(model.forward(batch.images), batch.labels);
+    seen += batch.size();
+  }
+  return 100.0 * static_cast<double>(correct) /
+         static_cast<double>(std::max<std::int64_t>(seen, 1));
+}
 
 int run(const Args& args) {
   frost::set_num_threads(args.threads);
@@ -341,15 +479,29 @@ int run(const Args& args) {
       static_cast<long long>(nn::count_parameters(*model)), args.threads,
       static_cast<long long>(args.batch_size));
   const std::int64_t steps_per_epoch = train_loader.num_batches();
-  const std::int64_t total_steps = steps_per_epoch * args.epochs;
-  std::int64_t global_step = 0;
-  for (int epoch = 1; epoch <= args.epochs; ++epoch) {
+  const bool qat = args.quantize == "qat";
+  const int float_epochs = qat ? args.fp_epochs : args.epochs;
+  Tensor<float> example;
+  for (const frost::data::Batch& batch : test_loader) {
+    example = batch.images.narrow(0, 0, 1).clone();
+    break;
+  }
+  Summary summary;
+  summary.quantize = args.quantize;
+  summary.qconfig = args.qconfig;
+  double float_seconds = 0, qat_seconds = 0;
+  std::int64_t float_images = 0, qat_images = 0;
+
+  // One epoch of training; the learning rate follows one cycle over the epochs of its phase.
+  const auto train_epoch = [&](int epoch, int phase_epoch, int phase_epochs, double peak_lr,
+                               const char* phase) {
     ProgressBar bar(epoch, steps_per_epoch);
     std::int64_t done = 0, images = 0, correct = 0;
     double loss_sum = 0;
+    std::int64_t step = phase_epoch * steps_per_epoch;
     for (const frost::data::Batch& batch : train_loader) {
       const auto [loss, batch_correct] =
-          train_step(batch, one_cycle_lr(args.lr, global_step++, total_steps));
+          train_step(batch, one_cycle_lr(peak_lr, step++, steps_per_epoch * phase_epochs));
       ++done;
       images += batch.size();
       correct += batch_correct;
@@ -359,17 +511,109 @@ int run(const Args& args) {
                  done == steps_per_epoch);
     }
     const double train_seconds = bar.elapsed();
+    (std::string_view(phase) == "qat" ? qat_seconds : float_seconds) += train_seconds;
+    (std::string_view(phase) == "qat" ? qat_images : float_images) += images;
     const double accuracy = evaluate(*model, test_loader);
-    std::printf("\nepoch %d: test accuracy %.2f%% (train %.1f s, %.0f images/s)\n", epoch, accuracy,
-                train_seconds, static_cast<double>(images) / train_seconds);
+    std::printf("\nepoch %d (%s): test accuracy %.2f%% (train %.1f s, %.0f images/s)\n", epoch,
+                phase, accuracy, train_seconds, static_cast<double>(images) / train_seconds);
     std::fflush(stdout);
+    return accuracy;
+  };
+  // What the float model measures before quantization changes it.
+  const auto measure_float = [&](double accuracy) {
+    summary.fp32_accuracy = accuracy;
+    summary.fp32_latency_ms = median_ms([&] { float_forward(*model, example); });
+  };
+
+  double accuracy = 0;
+  if (qat) {
+    frost::quant::StatAssistOptions options;
+    options.schedule = float_epochs > 0 ? frost::quant::QatSchedule::stat_assist
+                                        : frost::quant::QatSchedule::qat_from_scratch;
+    options.fp_epochs = float_epochs;
+    options.qat_epochs = args.epochs - float_epochs;
+    options.qconfig = frost::quant::QConfigMapping(args.qconfig == "qnnpack"
+                                                       ? frost::quant::qnnpack_qat_qconfig()
+                                                       : frost::quant::default_qat_qconfig());
+    frost::quant::StatAssist stat_assist(model, example, optimizer, nullptr, options);
+    stat_assist.run([&](const frost::quant::EpochContext& e) {
+      if (e.phase == frost::quant::Phase::qat && e.phase_epoch == 0) {
+        std::printf("StatAssist: %s after %d float epoch(s); QAT with %s\n",
+                    float_epochs > 0 ? "fake quantization starts" : "QAT from scratch",
+                    float_epochs, options.qconfig.global()->name.c_str());
+        if (float_epochs == 0) {
+          summary.fp32_trained = false;
+          measure_float(0.0);
+        }
+      }
+      const bool float_phase = e.phase != frost::quant::Phase::qat;
+      accuracy = train_epoch(e.epoch + 1, e.phase_epoch,
+                             float_phase ? float_epochs : options.qat_epochs,
+                             float_phase ? args.lr : args.qat_lr.value_or(args.lr),
+                             float_phase ? "float" : "qat");
+      if (float_phase && e.epoch + 1 == float_epochs) measure_float(accuracy);
+    });
+    summary.qat_accuracy = accuracy;
+  } else {
+    for (int epoch = 0; epoch < args.epochs; ++epoch)
+      accuracy = train_epoch(epoch + 1, epoch, args.epochs, args.lr, "float");
+    measure_float(accuracy);
   }
-  if (profiler) profiler->print(static_cast<int>(global_step));
+  if (profiler) profiler->print(static_cast<int>(steps_per_epoch * args.epochs));
   if (args.save) {
     nn::save(*model, *args.save,
              {{"model", "fashion_mnist cnn"}, {"epochs", std::to_string(args.epochs)}});
     std::printf("saved %s\n", args.save->string().c_str());
   }
+  summary.train_images_per_s = float_seconds > 0 ? float_images / float_seconds : 0.0;
+  summary.qat_images_per_s = qat_seconds > 0 ? qat_images / qat_seconds : 0.0;
+
+  if (args.quantize != "none") {
+    if (args.quantize == "ptq") {
+      frost::quant::prepare(model, example, frost::quant::qconfig_by_name(args.qconfig));
+      std::vector<Tensor<float>> batches;
+      for (const frost::data::Batch& batch : train_loader) {
+        if (static_cast<int>(batches.size()) == args.calibration_batches) break;
+        batches.push_back(batch.images);
+      }
+      const auto t0 = Clock::now();
+      frost::quant::calibrate(*model, batches);
+      std::printf("calibrated on %lld images in %.1f s\n",
+                  static_cast<long long>(batches.size()) * args.batch_size, seconds_since(t0));
+    }
+    frost::quant::disable_observer(*model);
+    model->eval();
+    summary.fake_quant_accuracy = evaluate(*model, test_loader);
+    frost::engine::Int8Model int8 = frost::quant::convert(*model);
+    int8.class_names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                        "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+    summary.int8_accuracy = evaluate_int8(int8, test_loader);
+    summary.int8_latency_ms = median_ms([&] { int8.forward(example); });
+    const std::filesystem::path int8_path =
+        args.save_int8.value_or(std::filesystem::temp_directory_path() / "fashion_mnist_int8.frost");
+    frost::engine::save(int8, int8_path);
+    summary.int8_model_bytes = static_cast<std::int64_t>(std::filesystem::file_size(int8_path));
+    if (!args.save_int8) std::filesystem::remove(int8_path);
+    else std::printf("saved INT8 model %s\n", int8_path.string().c_str());
+
+    Tensor<float> report_batch;
+    for (const frost::data::Batch& batch : test_loader) {
+      report_batch = batch.images.narrow(0, 0, std::min<std::int64_t>(256, batch.size())).clone();
+      break;
+    }
+    const auto report = frost::quant::quantization_report(*model, int8, report_batch);
+    std::printf("per-layer quantization report (SQNR of INT8 against float, 256 test images), "
+                "worst 3 marked:\n");
+    report.print(std::cout);
+    if (args.report_json) write_text(*args.report_json, report.to_json());
+    std::printf("%s: FP32 %.2f%% (after %d float epoch(s)), fake-quantized %.2f%%, INT8 %.2f%%; "
+                "batch-1 latency FP32 %.3f ms, INT8 %.3f ms (%.2fx); INT8 model %lld bytes\n",
+                args.quantize.c_str(), summary.fp32_accuracy, float_epochs,
+                summary.fake_quant_accuracy, summary.int8_accuracy, summary.fp32_latency_ms,
+                summary.int8_latency_ms, summary.fp32_latency_ms / summary.int8_latency_ms,
+                static_cast<long long>(summary.int8_model_bytes));
+  }
+  if (args.summary_json) write_text(*args.summary_json, summary.json());
   return 0;
 }
 
