@@ -35,8 +35,8 @@
 #include <thread>
 #include <vector>
 
-#include <frost/frost.hpp>
 #include <frost/engine/serialize.hpp>
+#include <frost/frost.hpp>
 #include <frost/quant/convert.hpp>
 #include <frost/quant/prepare.hpp>
 #include <frost/quant/report.hpp>
@@ -75,7 +75,8 @@ struct Args {
       << "usage: fashion_mnist [--epochs N] [--batch-size N] [--lr X] [--threads N] [--seed N]\n"
          "                     [--data DIR] [--augment] [--save FILE.safetensors]\n"
          "                     [--benchmark STEPS] [--profile]\n"
-         "                     [--quantize none|ptq|qat] [--fp-epochs N] [--qconfig default|qnnpack]\n"
+         "                     [--quantize none|ptq|qat] [--fp-epochs N] [--qconfig "
+         "default|qnnpack]\n"
          "                     [--qat-lr X] [--calibration-batches N] [--save-int8 FILE]\n"
          "                     [--summary-json FILE] [--report-json FILE]\n";
   std::exit(code);
@@ -337,7 +338,8 @@ struct Summary {
       std::snprintf(b, sizeof b, "%.*f", digits, v);
       return std::string(b);
     };
-    std::string j = "{\n  \"quantize\": \"" + quantize + "\",\n  \"qconfig\": \"" + qconfig + "\",\n";
+    std::string j =
+        "{\n  \"quantize\": \"" + quantize + "\",\n  \"qconfig\": \"" + qconfig + "\",\n";
     const auto field = [&](const char* name, const std::string& value, bool last = false) {
       j += std::string("  \"") + name + "\": " + value + (last ? "\n" : ",\n");
     };
@@ -547,10 +549,9 @@ int run(const Args& args) {
         }
       }
       const bool float_phase = e.phase != frost::quant::Phase::qat;
-      accuracy = train_epoch(e.epoch + 1, e.phase_epoch,
-                             float_phase ? float_epochs : options.qat_epochs,
-                             float_phase ? args.lr : args.qat_lr.value_or(args.lr),
-                             float_phase ? "float" : "qat");
+      accuracy = train_epoch(
+          e.epoch + 1, e.phase_epoch, float_phase ? float_epochs : options.qat_epochs,
+          float_phase ? args.lr : args.qat_lr.value_or(args.lr), float_phase ? "float" : "qat");
       if (float_phase && e.epoch + 1 == float_epochs) measure_float(accuracy);
     });
     summary.qat_accuracy = accuracy;
@@ -589,12 +590,14 @@ int run(const Args& args) {
                         "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
     summary.int8_accuracy = evaluate_int8(int8, test_loader);
     summary.int8_latency_ms = median_ms([&] { int8.forward(example); });
-    const std::filesystem::path int8_path =
-        args.save_int8.value_or(std::filesystem::temp_directory_path() / "fashion_mnist_int8.frost");
+    const std::filesystem::path int8_path = args.save_int8.value_or(
+        std::filesystem::temp_directory_path() / "fashion_mnist_int8.frost");
     frost::engine::save(int8, int8_path);
     summary.int8_model_bytes = static_cast<std::int64_t>(std::filesystem::file_size(int8_path));
-    if (!args.save_int8) std::filesystem::remove(int8_path);
-    else std::printf("saved INT8 model %s\n", int8_path.string().c_str());
+    if (!args.save_int8)
+      std::filesystem::remove(int8_path);
+    else
+      std::printf("saved INT8 model %s\n", int8_path.string().c_str());
 
     Tensor<float> report_batch;
     for (const frost::data::Batch& batch : test_loader) {
@@ -602,16 +605,18 @@ int run(const Args& args) {
       break;
     }
     const auto report = frost::quant::quantization_report(*model, int8, report_batch);
-    std::printf("per-layer quantization report (SQNR of INT8 against float, 256 test images), "
-                "worst 3 marked:\n");
+    std::printf(
+        "per-layer quantization report (SQNR of INT8 against float, 256 test images), "
+        "worst 3 marked:\n");
     report.print(std::cout);
     if (args.report_json) write_text(*args.report_json, report.to_json());
-    std::printf("%s: FP32 %.2f%% (after %d float epoch(s)), fake-quantized %.2f%%, INT8 %.2f%%; "
-                "batch-1 latency FP32 %.3f ms, INT8 %.3f ms (%.2fx); INT8 model %lld bytes\n",
-                args.quantize.c_str(), summary.fp32_accuracy, float_epochs,
-                summary.fake_quant_accuracy, summary.int8_accuracy, summary.fp32_latency_ms,
-                summary.int8_latency_ms, summary.fp32_latency_ms / summary.int8_latency_ms,
-                static_cast<long long>(summary.int8_model_bytes));
+    std::printf(
+        "%s: FP32 %.2f%% (after %d float epoch(s)), fake-quantized %.2f%%, INT8 %.2f%%; "
+        "batch-1 latency FP32 %.3f ms, INT8 %.3f ms (%.2fx); INT8 model %lld bytes\n",
+        args.quantize.c_str(), summary.fp32_accuracy, float_epochs, summary.fake_quant_accuracy,
+        summary.int8_accuracy, summary.fp32_latency_ms, summary.int8_latency_ms,
+        summary.fp32_latency_ms / summary.int8_latency_ms,
+        static_cast<long long>(summary.int8_model_bytes));
   }
   if (args.summary_json) write_text(*args.summary_json, summary.json());
   return 0;

@@ -59,11 +59,14 @@ class TempDir {
   fs::path path_;
 };
 
-std::vector<std::uint8_t> read_bytes(const fs::path& p) { return io::read_file(p); }
+std::vector<std::uint8_t> read_bytes(const fs::path& p) {
+  return io::read_file(p);
+}
 
 void write_bytes(const fs::path& p, std::span<const std::uint8_t> bytes) {
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
   REQUIRE(out.good());
 }
 
@@ -99,7 +102,8 @@ Window window(int kernel, int stride, int padding, int dilation = 1) {
 void fill_weights(Generator& gen, Op& op, std::size_t weights, std::size_t outputs,
                   std::vector<float> scales, int bias_range) {
   op.weights.resize(weights);
-  for (auto& w : op.weights) w = static_cast<std::int8_t>(static_cast<int>(gen.uniform_int(255)) - 127);
+  for (auto& w : op.weights)
+    w = static_cast<std::int8_t>(static_cast<int>(gen.uniform_int(255)) - 127);
   op.bias.resize(outputs);
   for (auto& b : op.bias)
     b = static_cast<std::int32_t>(gen.uniform_int(static_cast<std::uint64_t>(2 * bias_range + 1))) -
@@ -139,7 +143,8 @@ Int8Model model_a() {
   fill_weights(gen, fc, 5 * 3, 5, {0.01f}, 2000);
   m.ops.push_back(std::move(fc));
   // Quotes, backslashes, control characters and non-ASCII text in names all round-trip.
-  m.class_names = {"cat", "dog \"big\"", "na\xC3\xAFve \xE2\x98\x83", "back\\slash", "tab\tnew\nline"};
+  m.class_names = {"cat", "dog \"big\"", "na\xC3\xAFve \xE2\x98\x83", "back\\slash",
+                   "tab\tnew\nline"};
   return m;
 }
 
@@ -205,7 +210,9 @@ Tensor<float> random_input(const Int8Model& m, std::int64_t batch, std::uint64_t
   return x;
 }
 
-std::uint32_t bits(float f) { return std::bit_cast<std::uint32_t>(f); }
+std::uint32_t bits(float f) {
+  return std::bit_cast<std::uint32_t>(f);
+}
 
 bool same_bits(const Tensor<float>& a, const Tensor<float>& b) {
   if (a.shape() != b.shape()) return false;
@@ -316,14 +323,16 @@ bool throws_error_containing(const std::function<void()>& f, const std::string& 
 using Edit = std::function<void(std::string& graph, std::vector<io::SafetensorsRecord>& tensors,
                                 std::map<std::string, std::string>& metadata)>;
 
-void rewrite(const fs::path& from, const fs::path& to, const Edit& edit, bool keep_checksum = false) {
+void rewrite(const fs::path& from, const fs::path& to, const Edit& edit,
+             bool keep_checksum = false) {
   io::SafetensorsContents contents = io::read_safetensors(from);
   std::map<std::string, std::string> metadata = contents.metadata;
   std::string graph = metadata.at(std::string(kInt8ModelGraphKey));
   edit(graph, contents.tensors, metadata);
   std::vector<io::SafetensorsView> views;
   for (const auto& t : contents.tensors) views.push_back({t.name, t.dtype, t.shape, t.bytes});
-  if (metadata.count(std::string(kInt8ModelGraphKey))) metadata[std::string(kInt8ModelGraphKey)] = graph;
+  if (metadata.count(std::string(kInt8ModelGraphKey)))
+    metadata[std::string(kInt8ModelGraphKey)] = graph;
   if (!keep_checksum && metadata.count(std::string(kInt8ModelChecksumKey)))
     metadata[std::string(kInt8ModelChecksumKey)] =
         engine::detail::checksum_string(engine::detail::model_checksum(graph, views));
@@ -338,7 +347,8 @@ void replace_once(std::string& s, const std::string& from, const std::string& to
   s.replace(at, from.size(), to);
 }
 
-io::SafetensorsRecord& record(std::vector<io::SafetensorsRecord>& tensors, const std::string& name) {
+io::SafetensorsRecord& record(std::vector<io::SafetensorsRecord>& tensors,
+                              const std::string& name) {
   for (auto& t : tensors)
     if (t.name == name) return t;
   FAIL("no tensor " << name);
@@ -480,7 +490,8 @@ TEST_CASE("engine file: every single bit flip is a frost::Error", "[engine][seri
       if (!throws_error_containing([&] { (void)engine::detail::load_from_bytes(bytes, "flipped"); },
                                    "'flipped'", message)) {
         if (failures++ == 0)
-          first_failure = "byte " + std::to_string(i) + " bit " + std::to_string(bit) + ": " + message;
+          first_failure =
+              "byte " + std::to_string(i) + " bit " + std::to_string(bit) + ": " + message;
       }
       bytes[i] ^= static_cast<std::uint8_t>(1u << bit);
     }
@@ -579,14 +590,16 @@ TEST_CASE("engine file: hand-edited graphs and tensors are refused with their pr
        graph_edit("\"kind\":\"lookup_table\"", "\"kind\":\"float_module\""),
        "op 3 ('hardswish in 'block.act''): a float_module op (a module kept in float) cannot be "
        "stored"},
-      {"unknown activation", false, graph_edit("\"activation\":\"relu\"", "\"activation\":\"gelu\""),
+      {"unknown activation", false,
+       graph_edit("\"activation\":\"relu\"", "\"activation\":\"gelu\""),
        "unknown activation \"gelu\""},
       {"zero point out of range", false, graph_edit("\"zero_point\":60", "\"zero_point\":300"),
        "value 2 ('add out'): zero point must be in [0, 255], got 300"},
       {"zero point beyond 32 bits", false,
        graph_edit("\"zero_point\":60", "\"zero_point\":99999999999"),
        "value 2 \"zero_point\" = 99999999999 does not fit in 32 bits"},
-      {"output out of range", false, graph_edit("\"output\":5,\"input_shape\"", "\"output\":50,\"input_shape\""),
+      {"output out of range", false,
+       graph_edit("\"output\":5,\"input_shape\"", "\"output\":50,\"input_shape\""),
        "the output is value 50, out of range (the model has 6 values)"},
       {"input out of range", false, graph_edit("\"inputs\":[1,0]", "\"inputs\":[1,-1]"),
        "op 2 ('add in 'block''): add: input 1 is value -1, out of range"},
@@ -597,13 +610,14 @@ TEST_CASE("engine file: hand-edited graphs and tensors are refused with their pr
        "lookup_table: writes value 2, which op 2 already wrote"},
       {"first op not quantize", false, graph_edit("\"kind\":\"quantize\"", "\"kind\":\"flatten\""),
        "flatten: the first op must be quantize"},
-      {"input_shape differs", false, graph_edit("\"input_shape\":[3,6,6]", "\"input_shape\":[3,6,7]"),
+      {"input_shape differs", false,
+       graph_edit("\"input_shape\":[3,6,6]", "\"input_shape\":[3,6,7]"),
        "input_shape [3, 6, 7] differs from the shape [3, 6, 6] of the input value 0"},
       {"conv output channels do not match the weights", false,
-       graph_edit("\"name\":\"conv out\",\"shape\":[3,6,6]", "\"name\":\"conv out\",\"shape\":[4,6,6]"),
+       graph_edit("\"name\":\"conv out\",\"shape\":[3,6,6]",
+                  "\"name\":\"conv out\",\"shape\":[4,6,6]"),
        "conv2d: 81 weights, but 4 output channels x 3x3 x 3 input channels per group need 108"},
-      {"conv output size wrong", false,
-       graph_edit("\"padding\":[1,1]", "\"padding\":[0,0]"),
+      {"conv output size wrong", false, graph_edit("\"padding\":[1,1]", "\"padding\":[0,0]"),
        "conv2d: output shape [3, 6, 6], but the convolution of [3, 6, 6] gives [3, 4, 4]"},
       {"linear input does not match", false,
        graph_edit("\"name\":\"pool out\",\"shape\":[3]", "\"name\":\"pool out\",\"shape\":[4]"),
@@ -611,7 +625,8 @@ TEST_CASE("engine file: hand-edited graphs and tensors are refused with their pr
       {"zero kernel", false, graph_edit("\"kernel\":[3,3]", "\"kernel\":[0,3]"),
        "conv2d: window kernel 0x3, stride 1x1, padding 1x1, dilation 1x1: kernel, stride and "
        "dilation must be in [1, 65536]"},
-      {"zero groups", false, graph_edit("\"groups\":1", "\"groups\":0"), "conv2d: groups 0 must be >= 1"},
+      {"zero groups", false, graph_edit("\"groups\":1", "\"groups\":0"),
+       "conv2d: groups 0 must be >= 1"},
       {"huge value", false,
        graph_edit("\"name\":\"conv out\",\"shape\":[3,6,6]",
                   "\"name\":\"conv out\",\"shape\":[3,16777216,16777216]"),
@@ -627,14 +642,16 @@ TEST_CASE("engine file: hand-edited graphs and tensors are refused with their pr
       {"flag not 0 or 1", true, graph_edit("\"ceil_mode\":1", "\"ceil_mode\":2"),
        "\"ceil_mode\" = 2, expected 0 or 1"},
       {"pool output size wrong", true,
-       graph_edit("\"name\":\"max out\",\"shape\":[10,3,3]", "\"name\":\"max out\",\"shape\":[10,2,2]"),
+       graph_edit("\"name\":\"max out\",\"shape\":[10,3,3]",
+                  "\"name\":\"max out\",\"shape\":[10,2,2]"),
        "max_pool2d: output shape [10, 2, 2], but pooling [10, 4, 4] gives [10, 3, 3]"},
       {"max pool changes the zero point", true,
        graph_edit("\"name\":\"max out\",\"shape\":[10,3,3],\"zero_point\":128",
                   "\"name\":\"max out\",\"shape\":[10,3,3],\"zero_point\":127"),
        "max_pool2d: output scale / zero point 0.02 / 127 differ from the input's 0.02 / 128"},
       {"concat channels", true,
-       graph_edit("\"name\":\"cat out\",\"shape\":[10,4,4]", "\"name\":\"cat out\",\"shape\":[11,4,4]"),
+       graph_edit("\"name\":\"cat out\",\"shape\":[10,4,4]",
+                  "\"name\":\"cat out\",\"shape\":[11,4,4]"),
        "concat: inputs have 10 channels in all, the output 11"},
       {"groups do not divide", true, graph_edit("\"groups\":2", "\"groups\":3"),
        "conv2d: groups 3 must be >= 1 and divide both 4 input and 6 output channels"},
@@ -642,67 +659,62 @@ TEST_CASE("engine file: hand-edited graphs and tensors are refused with their pr
        graph_edit("\"kernel\":[3,3],\"stride\":[1,1],\"padding\":[1,1],\"dilation\":[1,1]",
                   "\"kernel\":[3,3],\"stride\":[1,1],\"padding\":[1,1],\"dilation\":[2,1]"),
        "average pooling has no dilation"},
-      {"mul gate with other channels", true,
-       graph_edit("\"inputs\":[4,5]", "\"inputs\":[4,1]"),
+      {"mul gate with other channels", true, graph_edit("\"inputs\":[4,5]", "\"inputs\":[4,1]"),
        "mul: operands [10, 4, 4] and [4, 4, 4]"},
       {"flatten changes the size", true,
        graph_edit("\"name\":\"flat\",\"shape\":[90]", "\"name\":\"flat\",\"shape\":[91]"),
        "flatten: output shape [91] for input [10, 3, 3], expected [90] or [90, 1, 1]"},
       // The tensors.
-      {"weights of the wrong shape", false,
-       tensor_edit([](auto& t) { record(t, "op1.weights").shape = {3, 9, 3, 1}; }),
+      {"weights of the wrong shape", false, tensor_edit([](auto& t) {
+         record(t, "op1.weights").shape = {3, 9, 3, 1};
+       }),
        "tensor \"op1.weights\" has shape [3, 9, 3, 1], expected [3, 3, 3, 3]"},
       {"weights of the wrong dtype", false,
        tensor_edit([](auto& t) { record(t, "op1.weights").dtype = io::SafetensorsDType::kU8; }),
        "tensor \"op1.weights\" is U8 [3, 3, 3, 3], expected 4-D I8"},
-      {"table of 255 entries", false,
-       tensor_edit([](auto& t) {
+      {"table of 255 entries", false, tensor_edit([](auto& t) {
          auto& table = record(t, "op3.table");
          table.bytes.pop_back();
          table.shape = {255};
        }),
        "tensor \"op3.table\" has 255 entries, a lookup table 256"},
-      {"missing tensor", false,
-       tensor_edit([](auto& t) {
+      {"missing tensor", false, tensor_edit([](auto& t) {
          std::erase_if(t, [](const io::SafetensorsRecord& r) { return r.name == "op5.bias"; });
        }),
        "op 5 ('linear in 'fc''): the file has no tensor \"op5.bias\""},
-      {"unexpected tensor", false,
-       tensor_edit([](auto& t) { t.push_back({"op2.weights", io::SafetensorsDType::kI8, {1}, {7}}); }),
+      {"unexpected tensor", false, tensor_edit([](auto& t) {
+         t.push_back({"op2.weights", io::SafetensorsDType::kI8, {1}, {7}});
+       }),
        "unexpected tensor \"op2.weights\" (no op of the graph has it)"},
-      {"bias count", false,
-       tensor_edit([](auto& t) {
+      {"bias count", false, tensor_edit([](auto& t) {
          auto& bias = record(t, "op1.bias");
          bias.bytes.resize(8);
          bias.shape = {2};
        }),
        "conv2d: 2 biases for 3 output channels"},
-      {"weight scale count", false,
-       tensor_edit([](auto& t) {
+      {"weight scale count", false, tensor_edit([](auto& t) {
          auto& s = record(t, "op1.weight_scales");
          s.bytes.resize(8);
          s.shape = {2};
        }),
        "conv2d: 2 weight scales for 3 output channels (expected 1 or 3)"},
-      {"value scale count", false,
-       tensor_edit([](auto& t) {
+      {"value scale count", false, tensor_edit([](auto& t) {
          auto& s = record(t, "values.scale");
          s.bytes.resize(20);
          s.shape = {5};
        }),
        "tensor \"values.scale\" holds 5 scales for 6 values"},
-      {"NaN scale", false,
-       tensor_edit([](auto& t) {
+      {"NaN scale", false, tensor_edit([](auto& t) {
          set_float(record(t, "values.scale"), 2, std::numeric_limits<float>::quiet_NaN());
        }),
        "value 2 ('add out'): scale must be finite and > 0, got nan"},
-      {"zero scale", false, tensor_edit([](auto& t) { set_float(record(t, "values.scale"), 0, 0.0f); }),
+      {"zero scale", false,
+       tensor_edit([](auto& t) { set_float(record(t, "values.scale"), 0, 0.0f); }),
        "value 0 ('input'): scale must be finite and > 0, got 0"},
       {"negative weight scale", false,
        tensor_edit([](auto& t) { set_float(record(t, "op1.weight_scales"), 1, -0.5f); }),
        "conv2d: weight scale 1 must be finite and > 0, got -0.5"},
-      {"infinite weight scale", false,
-       tensor_edit([](auto& t) {
+      {"infinite weight scale", false, tensor_edit([](auto& t) {
          set_float(record(t, "op5.weight_scales"), 0, std::numeric_limits<float>::infinity());
        }),
        "linear: weight scale 0 must be finite and > 0, got inf"},
@@ -737,7 +749,8 @@ TEST_CASE("engine file: models with float-kept modules cannot be saved", "[engin
   m.pack();
   REQUIRE_NOTHROW(m.forward(random_input(m, 1, 3)));  // a valid model, only not storable
   CHECK_THROWS_WITH(save(m, file),
-                    Contains("engine::save: '" + file.string() + "': op 3 ('hardswish in "
+                    Contains("engine::save: '" + file.string() +
+                             "': op 3 ('hardswish in "
                              "'block.act'') is a module kept in float (float_module): models with "
                              "float-kept modules cannot be saved"));
   CHECK(read_bytes(file) == before);
@@ -751,8 +764,8 @@ TEST_CASE("engine file: a failed save leaves the existing file untouched", "[eng
 
   // A directory that does not exist: the writer's error, nothing created.
   const fs::path nowhere = dir / "no_such_dir" / "m.safetensors";
-  CHECK_THROWS_WITH(save(model_b(), nowhere), Contains("engine::save: write_safetensors: '" +
-                                                       nowhere.string() + "'"));
+  CHECK_THROWS_WITH(save(model_b(), nowhere),
+                    Contains("engine::save: write_safetensors: '" + nowhere.string() + "'"));
   CHECK_FALSE(fs::exists(nowhere.parent_path()));
 
   // Invalid models: refused before anything is written.

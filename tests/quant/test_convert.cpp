@@ -30,38 +30,44 @@ namespace {
 std::shared_ptr<nn::Conv2d> conv(std::int64_t in, std::int64_t out, int k, int stride = 1,
                                  std::int64_t groups = 1, bool bias = false) {
   return std::make_shared<nn::Conv2d>(
-      in, out, k, nn::Conv2dOptions{.stride = stride, .padding = k / 2, .groups = groups, .bias = bias});
+      in, out, k,
+      nn::Conv2dOptions{.stride = stride, .padding = k / 2, .groups = groups, .bias = bias});
 }
 
 // Layers held as typed members and called directly, ops written as plain tensor code: what a
 // new user writes, and what quantization must handle without a rewrite.
 struct TestNet : nn::Module {
   std::shared_ptr<nn::Conv2d> stem = register_module("stem", conv(3, 8, 3));
-  std::shared_ptr<nn::BatchNorm2d> stem_bn = register_module("stem_bn", std::make_shared<nn::BatchNorm2d>(8));
+  std::shared_ptr<nn::BatchNorm2d> stem_bn =
+      register_module("stem_bn", std::make_shared<nn::BatchNorm2d>(8));
   std::shared_ptr<nn::Conv2d> dw = register_module("dw", conv(8, 8, 3, 1, 8));
-  std::shared_ptr<nn::BatchNorm2d> dw_bn = register_module("dw_bn", std::make_shared<nn::BatchNorm2d>(8));
+  std::shared_ptr<nn::BatchNorm2d> dw_bn =
+      register_module("dw_bn", std::make_shared<nn::BatchNorm2d>(8));
   std::shared_ptr<nn::ReLU6> dw_act = register_module("dw_act", std::make_shared<nn::ReLU6>());
   std::shared_ptr<nn::Conv2d> pw = register_module("pw", conv(8, 8, 1));
-  std::shared_ptr<nn::BatchNorm2d> pw_bn = register_module("pw_bn", std::make_shared<nn::BatchNorm2d>(8));
+  std::shared_ptr<nn::BatchNorm2d> pw_bn =
+      register_module("pw_bn", std::make_shared<nn::BatchNorm2d>(8));
   std::shared_ptr<nn::Conv2d> squeeze = register_module("squeeze", conv(8, 4, 1, 1, 1, true));
   std::shared_ptr<nn::Conv2d> grouped = register_module("grouped", conv(12, 12, 3, 2, 2));
-  std::shared_ptr<nn::BatchNorm2d> grouped_bn = register_module("grouped_bn", std::make_shared<nn::BatchNorm2d>(12));
+  std::shared_ptr<nn::BatchNorm2d> grouped_bn =
+      register_module("grouped_bn", std::make_shared<nn::BatchNorm2d>(12));
   std::shared_ptr<nn::Conv2d> se_reduce = register_module("se_reduce", conv(12, 4, 1, 1, 1, true));
   std::shared_ptr<nn::Conv2d> se_expand = register_module("se_expand", conv(4, 12, 1, 1, 1, true));
-  std::shared_ptr<nn::Linear> fc = register_module("fc", std::make_shared<nn::Linear>(12 * 2 * 2, 5));
+  std::shared_ptr<nn::Linear> fc =
+      register_module("fc", std::make_shared<nn::Linear>(12 * 2 * 2, 5));
 
   TestNet() : nn::Module("TestNet") {}
 
   Tensor<float> forward(const Tensor<float>& x) override {
     Tensor<float> y = frost::relu((*stem_bn)((*stem)(x)));
     Tensor<float> z = (*pw_bn)((*pw)((*dw_act)((*dw_bn)((*dw)(y)))));
-    y = y + z;                                                      // residual add
-    y = frost::cat({y, frost::relu((*squeeze)(y))}, 1);             // concat: 12 channels
-    y = frost::relu((*grouped_bn)((*grouped)(y)));                   // grouped, stride 2: 4x4
-    Tensor<float> gate = frost::mean(y, {2, 3}, true);                      // squeeze-excite
+    y = y + z;                                           // residual add
+    y = frost::cat({y, frost::relu((*squeeze)(y))}, 1);  // concat: 12 channels
+    y = frost::relu((*grouped_bn)((*grouped)(y)));       // grouped, stride 2: 4x4
+    Tensor<float> gate = frost::mean(y, {2, 3}, true);   // squeeze-excite
     gate = frost::hardsigmoid((*se_expand)(frost::relu((*se_reduce)(gate))));
     y = y * gate;
-    y = frost::max_pool2d(y, 2);                                    // 2x2
+    y = frost::max_pool2d(y, 2);  // 2x2
     return (*fc)(y.flatten(1));
   }
 };
@@ -174,9 +180,10 @@ TEST_CASE("trace: records ops written in forward with module paths and attribute
   std::vector<std::string> kinds;
   for (const auto& op : t.ops()) kinds.push_back(op.kind);
   const std::vector<std::string> expected{
-      "conv2d", "batch_norm2d", "relu", "conv2d", "batch_norm2d", "relu6", "conv2d",
-      "batch_norm2d", "add", "conv2d", "relu", "cat", "conv2d", "batch_norm2d", "relu", "mean",
-      "conv2d", "relu", "conv2d", "hardsigmoid", "mul", "max_pool2d", "reshape", "linear"};
+      "conv2d", "batch_norm2d", "relu", "conv2d",     "batch_norm2d", "relu6",
+      "conv2d", "batch_norm2d", "add",  "conv2d",     "relu",         "cat",
+      "conv2d", "batch_norm2d", "relu", "mean",       "conv2d",       "relu",
+      "conv2d", "hardsigmoid",  "mul",  "max_pool2d", "reshape",      "linear"};
   CHECK(kinds == expected);
   const auto& first = t.ops()[0];
   CHECK(first.module_path == "stem");
@@ -201,7 +208,8 @@ TEST_CASE("replace_module takes effect for typed members; a cycle is refused", "
   // The typed member still points to the ReLU6, whose calls now reach the Identity.
   const nn::Trace t = nn::trace(*model, x);
   for (const auto& op : t.ops()) CHECK(op.kind != "relu6");
-  CHECK_THROWS_WITH(model->replace_module("dw_act", old), Contains("forwards to the module it replaces"));
+  CHECK_THROWS_WITH(model->replace_module("dw_act", old),
+                    Contains("forwards to the module it replaces"));
 }
 
 TEST_CASE("prepare_qat: adds, concat and activations in forward get fake quantization",
@@ -220,7 +228,7 @@ TEST_CASE("prepare_qat: adds, concat and activations in forward get fake quantiz
   CHECK(fq_mul == 1);
   // stem+relu, dw+relu6 (module), squeeze+relu, grouped+relu, se_reduce+relu.
   CHECK(fused == 5);
-  CHECK(model->dw->replacement() != nullptr);           // Conv2d -> QatConvBn2d
+  CHECK(model->dw->replacement() != nullptr);  // Conv2d -> QatConvBn2d
   CHECK(model->dw_bn->replacement()->type_name() == "Identity");
   CHECK(model->squeeze->replacement()->type_name() == "QatConv2d");
   CHECK(model->fc->replacement()->type_name() == "QatLinear");
@@ -298,7 +306,8 @@ TEST_CASE("convert: the INT8 model matches the fake-quantized model on every ISA
   }
 }
 
-TEST_CASE("PTQ of a Sequential CNN: calibrate, convert, save, load, report", "[quant][convert][ptq]") {
+TEST_CASE("PTQ of a Sequential CNN: calibrate, convert, save, load, report",
+          "[quant][convert][ptq]") {
   auto model = std::make_shared<nn::Sequential>(
       std::make_shared<nn::Conv2d>(1, 4, 3, nn::Conv2dOptions{.padding = 1}),
       std::make_shared<nn::BatchNorm2d>(4), std::make_shared<nn::ReLU>(),

@@ -102,8 +102,7 @@ Results run_both(const std::vector<float>& x, float scale, std::int32_t zp, std:
   Results v{std::vector<float>(n), std::vector<float>(n), std::vector<std::uint8_t>(n)};
   fp32::fake_quantize_forward_scalar(n, x.data(), s.y.data(), s.mask.data(), scale, zp, qmin, qmax);
   fp32::fake_quantize_forward(n, x.data(), v.y.data(), v.mask.data(), scale, zp, qmin, qmax);
-  fp32::fake_quantize_backward_scalar(n, x.data(), dy.data(), s.grad.data(), scale, zp, qmin,
-                                      qmax);
+  fp32::fake_quantize_backward_scalar(n, x.data(), dy.data(), s.grad.data(), scale, zp, qmin, qmax);
   fp32::fake_quantize_backward(n, x.data(), dy.data(), v.grad.data(), scale, zp, qmin, qmax);
   for (std::size_t i = 0; i < n; ++i) {
     INFO("n " << n << " i " << i << " x " << x[i] << " scale " << scale << " zp " << zp);
@@ -142,8 +141,9 @@ std::vector<T> values(const Tensor<T>& t) {
 
 TEST_CASE("fake_quantize kernel: ties round to even", "[quant][fake_quantize]") {
   // scale 1 and 0.5: x / scale = +-0.5, 1.5, 2.5, 3.5 exactly.
-  check_case({0.5f, 1.5f, 2.5f, 3.5f, -0.5f, -1.5f, -2.5f}, {0.0f, 2.0f, 2.0f, 4.0f, -0.0f, -2.0f, -2.0f},
-             {1, 1, 1, 1, 1, 1, 1}, 1.0f, 0, -128, 127);
+  check_case({0.5f, 1.5f, 2.5f, 3.5f, -0.5f, -1.5f, -2.5f},
+             {0.0f, 2.0f, 2.0f, 4.0f, -0.0f, -2.0f, -2.0f}, {1, 1, 1, 1, 1, 1, 1}, 1.0f, 0, -128,
+             127);
   check_case({0.25f, 0.75f, 1.25f, -0.75f}, {0.0f, 1.0f, 1.0f, -1.0f}, {1, 1, 1, 1}, 0.5f, 0, -128,
              127);
   // With a zero point the tie is broken on x / scale, before the zero point is added (as
@@ -257,8 +257,8 @@ TEST_CASE("fake_quantize kernel: double version", "[quant][fake_quantize]") {
 TEST_CASE("fake_quantize: per tensor values and the straight-through gradient",
           "[quant][fake_quantize]") {
   quant::QParams p{{0.25f}, {4}, -1, {0, 15}};
-  auto x = Tensor<float>::from_vector({-3.0f, -1.0f, 0.1f, 2.75f, 2.9f, kNaN}, {2, 3})
-               .requires_grad_();
+  auto x =
+      Tensor<float>::from_vector({-3.0f, -1.0f, 0.1f, 2.75f, 2.9f, kNaN}, {2, 3}).requires_grad_();
   Tensor<float> y = quant::fake_quantize(x, p);
   REQUIRE(y.shape() == Shape{2, 3});
   const auto v = values(y);
@@ -291,8 +291,8 @@ TEST_CASE("fake_quantize: per channel along axis 0 and axis 1", "[quant][fake_qu
   }
   SECTION("axis 0 of [2, 2, 2]") {
     quant::QParams p{{0.5f, 2.0f}, {0, 3}, 0, {-8, 7}};
-    auto x = Tensor<float>::from_vector({1.0f, 5.0f, -5.0f, 0.74f, 1.0f, 5.0f, -20.0f, 9.0f},
-                                        {2, 2, 2});
+    auto x =
+        Tensor<float>::from_vector({1.0f, 5.0f, -5.0f, 0.74f, 1.0f, 5.0f, -20.0f, 9.0f}, {2, 2, 2});
     // ch0 (0.5, zp 0, r in [-8, 7]): 2 -> 1, 10 -> 7 -> 3.5, -10 -> -8 -> -4, 1.48 -> 1 -> 0.5.
     // ch1 (2, zp 3, r in [-11, 4]): 0.5 -> 0 -> 0, 2.5 -> 2 -> 4, -10 -> -20, 4.5 -> 4 -> 8.
     REQUIRE(values(quant::fake_quantize(x, p)) ==
@@ -315,8 +315,8 @@ TEST_CASE("fake_quantize: large tensors split across threads give the kernel's v
   frost::Generator gen(9);
   const Tensor<float> x = Tensor<float>::uniform({3, 5, 40000}, -3.0f, 3.0f, gen);
   const quant::QParams per_tensor{{0.02f}, {128}, -1, {0, 255}};
-  const quant::QParams per_channel{{0.01f, 0.02f, 0.03f, 0.04f, 0.05f}, {0, 10, 20, 30, 40}, 1,
-                                   {-128, 127}};
+  const quant::QParams per_channel{
+      {0.01f, 0.02f, 0.03f, 0.04f, 0.05f}, {0, 10, 20, 30, 40}, 1, {-128, 127}};
   std::vector<float> ref(static_cast<std::size_t>(x.numel()));
   fp32::fake_quantize_forward_scalar<float>(ref.size(), x.data(), ref.data(), nullptr, 0.02f, 128,
                                             0, 255);
@@ -406,7 +406,8 @@ TEST_CASE("FakeQuantize: buffers, flags and state_dict", "[quant][fake_quantize]
   const Tensor<float> y = (*fq)(x);
   REQUIRE(obs->calls == 1);
   REQUIRE(fq->has_qparams());
-  const quant::QParams p = quant::choose_qparams(-1.0f, 3.0f, quant::kQuint8, quant::QScheme::affine);
+  const quant::QParams p =
+      quant::choose_qparams(-1.0f, 3.0f, quant::kQuint8, quant::QScheme::affine);
   REQUIRE(fq->scale().item() == p.scale[0]);
   REQUIRE(fq->zero_point().item() == 64.0f);
   REQUIRE(fq->qparams().zero_point == std::vector<std::int32_t>{64});

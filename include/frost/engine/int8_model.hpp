@@ -45,12 +45,12 @@ using kernels::FusedActivation;
 using kernels::QuantizationParams;
 
 enum class OpKind {
-  quantize,         // float input -> u8 (the model's entry)
-  conv2d,           // groups 1, grouped or depthwise; fused ReLU / ReLU6
-  linear,           // [N, K] x [K, O]
-  add,              // same shapes; fused ReLU / ReLU6
-  mul,              // same shapes, or x [N, C, H, W] * gate [N, C, 1, 1] (squeeze-excite)
-  concat,           // along channels
+  quantize,  // float input -> u8 (the model's entry)
+  conv2d,    // groups 1, grouped or depthwise; fused ReLU / ReLU6
+  linear,    // [N, K] x [K, O]
+  add,       // same shapes; fused ReLU / ReLU6
+  mul,       // same shapes, or x [N, C, H, W] * gate [N, C, 1, 1] (squeeze-excite)
+  concat,    // along channels
   max_pool2d,
   avg_pool2d,
   global_avg_pool,  // [N, C, H, W] -> [N, C] (or [N, C, 1, 1])
@@ -61,18 +61,30 @@ enum class OpKind {
 
 inline std::string_view op_kind_name(OpKind k) {
   switch (k) {
-    case OpKind::quantize: return "quantize";
-    case OpKind::conv2d: return "conv2d";
-    case OpKind::linear: return "linear";
-    case OpKind::add: return "add";
-    case OpKind::mul: return "mul";
-    case OpKind::concat: return "concat";
-    case OpKind::max_pool2d: return "max_pool2d";
-    case OpKind::avg_pool2d: return "avg_pool2d";
-    case OpKind::global_avg_pool: return "global_avg_pool";
-    case OpKind::lookup_table: return "lookup_table";
-    case OpKind::flatten: return "flatten";
-    case OpKind::float_module: return "float_module";
+    case OpKind::quantize:
+      return "quantize";
+    case OpKind::conv2d:
+      return "conv2d";
+    case OpKind::linear:
+      return "linear";
+    case OpKind::add:
+      return "add";
+    case OpKind::mul:
+      return "mul";
+    case OpKind::concat:
+      return "concat";
+    case OpKind::max_pool2d:
+      return "max_pool2d";
+    case OpKind::avg_pool2d:
+      return "avg_pool2d";
+    case OpKind::global_avg_pool:
+      return "global_avg_pool";
+    case OpKind::lookup_table:
+      return "lookup_table";
+    case OpKind::flatten:
+      return "flatten";
+    case OpKind::float_module:
+      return "float_module";
   }
   return "?";
 }
@@ -134,8 +146,7 @@ struct Op {
 // The kernels' geometry of a window op on one value (conv2d with `in_channels` / `out_channels`
 // per group); forward runs them, and engine/serialize.hpp checks a loaded model with them.
 inline kernels::Conv2dGeometry conv_geometry(const Op& op, const Value& in, std::int64_t batch,
-                                             std::int64_t in_channels,
-                                             std::int64_t out_channels) {
+                                             std::int64_t in_channels, std::int64_t out_channels) {
   kernels::Conv2dGeometry g;
   g.batch = batch;
   g.in_height = in.height();
@@ -152,8 +163,7 @@ inline kernels::Conv2dGeometry conv_geometry(const Op& op, const Value& in, std:
   g.dilation_width = op.window.dilation_width;
   return g;
 }
-inline kernels::DwconvGeometry dwconv_geometry(const Op& op, const Value& in,
-                                               std::int64_t batch) {
+inline kernels::DwconvGeometry dwconv_geometry(const Op& op, const Value& in, std::int64_t batch) {
   kernels::DwconvGeometry g;
   g.batch = batch;
   g.input_height = in.height();
@@ -192,8 +202,8 @@ class Int8Model {
  public:
   std::vector<Value> values;
   std::vector<Op> ops;
-  std::int64_t input = -1;   // the value the quantize op writes
-  std::int64_t output = -1;  // dequantized as the result
+  std::int64_t input = -1;                // the value the quantize op writes
+  std::int64_t output = -1;               // dequantized as the result
   std::vector<std::int64_t> input_shape;  // [C, H, W] or [F]
   std::vector<std::string> class_names;   // optional, for classifiers
 
@@ -265,13 +275,14 @@ class Int8Model {
     const Value& in = values.at(static_cast<std::size_t>(op.inputs.at(0)));
     const Value& out = values.at(static_cast<std::size_t>(op.output));
     const std::int64_t out_channels = out.channels();
-    FROST_CHECK(!op.weight_scales.empty() && static_cast<std::int64_t>(op.bias.size()) ==
-                                                 out_channels,
-                "Int8Model::pack", op.name, ": ", op.bias.size(), " biases and ",
-                op.weight_scales.size(), " weight scales for ", out_channels, " output channels");
+    FROST_CHECK(
+        !op.weight_scales.empty() && static_cast<std::int64_t>(op.bias.size()) == out_channels,
+        "Int8Model::pack", op.name, ": ", op.bias.size(), " biases and ", op.weight_scales.size(),
+        " weight scales for ", out_channels, " output channels");
     op.requantization_scales.resize(static_cast<std::size_t>(out_channels));
     for (std::int64_t c = 0; c < out_channels; ++c) {
-      const float sw = op.weight_scales[op.weight_scales.size() == 1 ? 0 : static_cast<std::size_t>(c)];
+      const float sw =
+          op.weight_scales[op.weight_scales.size() == 1 ? 0 : static_cast<std::size_t>(c)];
       op.requantization_scales[static_cast<std::size_t>(c)] =
           in.quantization.scale * sw / out.quantization.scale;
     }
@@ -281,8 +292,8 @@ class Int8Model {
     if (op.kind == OpKind::linear) {
       const std::int64_t k = in.elements_per_image();
       FROST_CHECK(static_cast<std::int64_t>(op.weights.size()) == k * out_channels,
-                  "Int8Model::pack", op.name, ": ", op.weights.size(), " weights for ", out_channels,
-                  " x ", k);
+                  "Int8Model::pack", op.name, ": ", op.weights.size(), " weights for ",
+                  out_channels, " x ", k);
       op.packed.push_back(kernels::pack_gemm_weights(k, out_channels, {op.weights.data(), 1, k},
                                                      op.bias.data(), zp, isa));
       return;
@@ -291,8 +302,8 @@ class Int8Model {
     const std::int64_t taps = std::int64_t{op.window.kernel_height} * op.window.kernel_width;
     const std::int64_t group_in = in_channels / op.groups, group_out = out_channels / op.groups;
     FROST_CHECK(static_cast<std::int64_t>(op.weights.size()) == out_channels * taps * group_in,
-                "Int8Model::pack", op.name, ": ", op.weights.size(), " weights for ",
-                out_channels, " x ", taps, " x ", group_in);
+                "Int8Model::pack", op.name, ": ", op.weights.size(), " weights for ", out_channels,
+                " x ", taps, " x ", group_in);
     op.depthwise = op.groups == in_channels && op.groups == out_channels && op.groups > 1;
     if (op.depthwise) {
       // OHWI with I = 1 is [C][kh][kw], the depthwise layout.
@@ -360,15 +371,14 @@ class Int8Model {
     if (all != nullptr) {
       all->assign(values.size(), Tensor<float>());
       for (std::size_t i = 0; i < values.size(); ++i)
-        if (!buffers[i].empty())
-          (*all)[i] = dequantized(buffers[i], values[i], batch);
+        if (!buffers[i].empty()) (*all)[i] = dequantized(buffers[i], values[i], batch);
     }
     return dequantized(buffers[static_cast<std::size_t>(output)], value(output), batch);
   }
 
   template <class Alloc>
-  void run_op(const Op& op, const Tensor<float>& x, std::int64_t batch, std::vector<Buffer>& buffers,
-              Alloc& alloc) const {
+  void run_op(const Op& op, const Tensor<float>& x, std::int64_t batch,
+              std::vector<Buffer>& buffers, Alloc& alloc) const {
     const auto in = [&](std::size_t i) -> const Buffer& {
       return buffers[static_cast<std::size_t>(op.inputs.at(i))];
     };
@@ -393,8 +403,8 @@ class Int8Model {
         const auto rq_output = kernels::output_quantization(
             out_value.quantization.scale, out_value.quantization.zero_point, op.activation);
         if (op.groups == 1) {
-          kernels::qu8_conv2d(conv_geometry(op, iv, batch, cin, cout), src.data(),
-                              op.packed[0], {op.requantization_scales, rq_output}, dst.data());
+          kernels::qu8_conv2d(conv_geometry(op, iv, batch, cin, cout), src.data(), op.packed[0],
+                              {op.requantization_scales, rq_output}, dst.data());
           return;
         }
         // Grouped: each group's channels gathered into a dense tensor, convolved, scattered.
@@ -409,8 +419,8 @@ class Int8Model {
           kernels::qu8_conv2d(
               conv_geometry(op, iv, batch, gi, go), gin.data(),
               op.packed[static_cast<std::size_t>(g)],
-              {std::span<const float>(op.requantization_scales).subspan(
-                   static_cast<std::size_t>(g * go), static_cast<std::size_t>(go)),
+              {std::span<const float>(op.requantization_scales)
+                   .subspan(static_cast<std::size_t>(g * go), static_cast<std::size_t>(go)),
                rq_output},
               gout.data());
           for (std::int64_t p = 0; p < out_pixels; ++p)
@@ -429,10 +439,9 @@ class Int8Model {
         return;
       }
       case OpKind::add: {
-        const auto params =
-            kernels::make_add_params(value(op.inputs[0]).quantization,
-                                     value(op.inputs[1]).quantization, out_value.quantization,
-                                     op.activation);
+        const auto params = kernels::make_add_params(value(op.inputs[0]).quantization,
+                                                     value(op.inputs[1]).quantization,
+                                                     out_value.quantization, op.activation);
         Buffer& dst = alloc(op.output);
         kernels::add_u8_array(dst.size(), in(0).data(), in(1).data(), dst.data(), params);
         return;
@@ -451,8 +460,8 @@ class Int8Model {
           const Value& xv = gate_second ? a : b;
           kernels::mul_channel_broadcast_nhwc_u8(
               batch, xv.height() * xv.width(), xv.channels(),
-              gate_second ? in(0).data() : in(1).data(),
-              gate_second ? in(1).data() : in(0).data(), dst.data(),
+              gate_second ? in(0).data() : in(1).data(), gate_second ? in(1).data() : in(0).data(),
+              dst.data(),
               gate_second ? params
                           : kernels::make_mul_params(b.quantization, a.quantization,
                                                      out_value.quantization, op.activation));

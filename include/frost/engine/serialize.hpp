@@ -87,9 +87,12 @@ inline constexpr FusedActivation kActivations[] = {FusedActivation::none, FusedA
 
 inline std::string_view activation_name(FusedActivation a) {
   switch (a) {
-    case FusedActivation::none: return "none";
-    case FusedActivation::relu: return "relu";
-    case FusedActivation::relu6: return "relu6";
+    case FusedActivation::none:
+      return "none";
+    case FusedActivation::relu:
+      return "relu";
+    case FusedActivation::relu6:
+      return "relu6";
   }
   return "?";
 }
@@ -100,7 +103,9 @@ inline std::optional<FusedActivation> parse_activation(std::string_view name) {
   return std::nullopt;
 }
 
-inline bool valid_activation(FusedActivation a) { return activation_name(a) != "?"; }
+inline bool valid_activation(FusedActivation a) {
+  return activation_name(a) != "?";
+}
 
 inline std::optional<OpKind> parse_op_kind(std::string_view name) {
   for (int k = 0; k <= static_cast<int>(OpKind::float_module); ++k)
@@ -114,7 +119,9 @@ inline bool has_window(OpKind k) {
 inline bool has_activation(OpKind k) {
   return k == OpKind::conv2d || k == OpKind::linear || k == OpKind::add || k == OpKind::mul;
 }
-inline bool has_weights(OpKind k) { return k == OpKind::conv2d || k == OpKind::linear; }
+inline bool has_weights(OpKind k) {
+  return k == OpKind::conv2d || k == OpKind::linear;
+}
 
 // The keys of an op object of kind k, beyond kind, name, inputs and output.
 inline std::vector<std::string_view> op_extra_keys(OpKind k) {
@@ -183,7 +190,6 @@ inline void check_shape_is(const Value& out, const Shape& expected, const char* 
               " gives ", shape_str(expected));
 }
 
-
 inline void check_conv2d(const Op& op, const Value& in, const Value& out) {
   constexpr const char* kind = "conv2d";
   check_window(op.window, kind);
@@ -217,8 +223,8 @@ inline void check_conv2d(const Op& op, const Value& in, const Value& out) {
 inline void check_linear(const Op& op, const Value& in, const Value& out) {
   constexpr const char* kind = "linear";
   check_activation(op, kind);
-  FROST_CHECK(!in.spatial() && !out.spatial(), kind, "input ", shape_str(in.shape),
-              " and output ", shape_str(out.shape), " must both be [C]");
+  FROST_CHECK(!in.spatial() && !out.spatial(), kind, "input ", shape_str(in.shape), " and output ",
+              shape_str(out.shape), " must both be [C]");
   const std::int64_t k = in.channels(), n = out.channels();
   FROST_CHECK(static_cast<std::int64_t>(op.weights.size()) == n * k, kind, op.weights.size(),
               " weights, but ", n, " outputs x ", k, " inputs need ", n * k);
@@ -270,7 +276,8 @@ inline void check_concat(const Int8Model& m, const Op& op, const Value& out) {
 
 // One op, against the values it reads and writes; `producer[v]` is the op that wrote value v so
 // far (-1: none). Messages start with the op's kind; check_model adds which op of which file.
-inline void check_op(const Int8Model& m, std::size_t index, const std::vector<std::int64_t>& producer) {
+inline void check_op(const Int8Model& m, std::size_t index,
+                     const std::vector<std::int64_t>& producer) {
   const Op& op = m.ops[index];
   const std::string kind_name(op_kind_name(op.kind));
   const char* kind = kind_name.c_str();
@@ -279,9 +286,9 @@ inline void check_op(const Int8Model& m, std::size_t index, const std::vector<st
   FROST_CHECK((op.kind == OpKind::quantize) == (index == 0), kind,
               index == 0 ? "the first op must be quantize (the model's entry)"
                          : "only the first op may be quantize");
-  const std::size_t arity = op.kind == OpKind::quantize                           ? 0
+  const std::size_t arity = op.kind == OpKind::quantize                        ? 0
                             : op.kind == OpKind::add || op.kind == OpKind::mul ? 2
-                                                                                : 1;
+                                                                               : 1;
   if (op.kind == OpKind::concat)
     FROST_CHECK(!op.inputs.empty(), kind, "needs at least one input");
   else
@@ -316,9 +323,9 @@ inline void check_op(const Int8Model& m, std::size_t index, const std::vector<st
     case OpKind::add: {
       check_activation(op, kind);
       const Value &a = input(0), &b = input(1);
-      FROST_CHECK(a.shape == b.shape && out.shape == a.shape, kind, "operands ",
-                  shape_str(a.shape), " and ", shape_str(b.shape), " and output ",
-                  shape_str(out.shape), " must have one shape");
+      FROST_CHECK(a.shape == b.shape && out.shape == a.shape, kind, "operands ", shape_str(a.shape),
+                  " and ", shape_str(b.shape), " and output ", shape_str(out.shape),
+                  " must have one shape");
       (void)kernels::make_add_params(a.quantization, b.quantization, out.quantization,
                                      op.activation);
       return;
@@ -356,8 +363,9 @@ inline void check_op(const Int8Model& m, std::size_t index, const std::vector<st
       FROST_CHECK(in.spatial(), kind, "input ", shape_str(in.shape), " must be [C, H, W]");
       const bool vector_out = out.shape == Shape{in.channels()};
       const bool map_out = out.shape == Shape{in.channels(), 1, 1};
-      FROST_CHECK(vector_out || map_out, kind, "output shape ", shape_str(out.shape), " for input ", shape_str(in.shape),
-                  ", expected [", in.channels(), "] or [", in.channels(), ", 1, 1]");
+      FROST_CHECK(vector_out || map_out, kind, "output shape ", shape_str(out.shape), " for input ",
+                  shape_str(in.shape), ", expected [", in.channels(), "] or [", in.channels(),
+                  ", 1, 1]");
       (void)kernels::make_global_avg_pool_params(in.height() * in.width(), in.quantization,
                                                  out.quantization);
       return;
@@ -370,9 +378,8 @@ inline void check_op(const Int8Model& m, std::size_t index, const std::vector<st
       const std::int64_t n = in.elements_per_image();
       const bool vector_out = out.shape == Shape{n};
       const bool map_out = out.shape == Shape{n, 1, 1};
-      FROST_CHECK(vector_out || map_out, kind, "output shape ",
-                  shape_str(out.shape), " for input ", shape_str(in.shape), ", expected [", n,
-                  "] or [", n, ", 1, 1]");
+      FROST_CHECK(vector_out || map_out, kind, "output shape ", shape_str(out.shape), " for input ",
+                  shape_str(in.shape), ", expected [", n, "] or [", n, ", 1, 1]");
       FROST_CHECK(same_quantization(in.quantization, out.quantization), kind,
                   "output scale / zero point ", out.quantization.scale, " / ",
                   out.quantization.zero_point, " differ from the input's ", in.quantization.scale,
@@ -421,8 +428,8 @@ inline void check_model(const Int8Model& m, const char* op, const std::string& w
     try {
       check_op(m, i, producer);
     } catch (const Error& e) {
-      throw Error(frost::detail::concat_message(op, ": ", where, ": ", op_label(m, i), ": ",
-                                                e.what()));
+      throw Error(
+          frost::detail::concat_message(op, ": ", where, ": ", op_label(m, i), ": ", e.what()));
     }
     producer[static_cast<std::size_t>(m.ops[i].output)] = static_cast<std::int64_t>(i);
   }
@@ -594,9 +601,10 @@ class GraphReader {
     const io::JsonValue& values = array(*root.find("values"), "the graph's \"values\"");
     const std::vector<float> scales =
         floats(tensor("values.scale", io::SafetensorsDType::kF32, 1, "the values"));
-    FROST_CHECK(scales.size() == values.items.size(), "engine::load", where_, ": tensor "
-                "\"values.scale\" holds ", scales.size(), " scales for ", values.items.size(),
-                " values");
+    FROST_CHECK(scales.size() == values.items.size(), "engine::load", where_,
+                ": tensor "
+                "\"values.scale\" holds ",
+                scales.size(), " scales for ", values.items.size(), " values");
     for (std::size_t i = 0; i < values.items.size(); ++i) {
       const io::JsonValue& v = values.items[i];
       const std::string at = frost::detail::concat_message("value ", i);
@@ -653,7 +661,8 @@ class GraphReader {
   // their meaning.
   int int32(const io::JsonValue& v, const std::string& at) const {
     const std::int64_t x = integer(v, at);
-    if (x < std::numeric_limits<int>::min() || x > std::numeric_limits<int>::max()) fail(at, " = ", x, " does not fit in 32 bits");
+    if (x < std::numeric_limits<int>::min() || x > std::numeric_limits<int>::max())
+      fail(at, " = ", x, " does not fit in 32 bits");
     return static_cast<int>(x);
   }
   bool flag(const io::JsonValue& v, const std::string& at) const {
@@ -749,7 +758,8 @@ class GraphReader {
       op.weights = elements<std::int8_t>(w);
       weight_shape = w.shape;
       op.bias = elements<std::int32_t>(tensor(prefix + "bias", io::SafetensorsDType::kI32, 1, at));
-      op.weight_scales = floats(tensor(prefix + "weight_scales", io::SafetensorsDType::kF32, 1, at));
+      op.weight_scales =
+          floats(tensor(prefix + "weight_scales", io::SafetensorsDType::kF32, 1, at));
     }
     if (op.kind == OpKind::lookup_table) {
       const auto& t = tensor(prefix + "table", io::SafetensorsDType::kU8, 1, at);
@@ -798,7 +808,8 @@ inline Int8Model load_from_bytes(std::span<const std::uint8_t> file, const std::
                     key == kInt8ModelChecksumKey,
                 kOp, where, ": unknown metadata \"", key, "\"");
   const std::string* graph = meta(kInt8ModelGraphKey);
-  FROST_CHECK(graph != nullptr, kOp, where, ": no \"", kInt8ModelGraphKey, "\" metadata (the graph)");
+  FROST_CHECK(graph != nullptr, kOp, where, ": no \"", kInt8ModelGraphKey,
+              "\" metadata (the graph)");
   const std::string* checksum = meta(kInt8ModelChecksumKey);
   FROST_CHECK(checksum != nullptr, kOp, where, ": no \"", kInt8ModelChecksumKey, "\" metadata");
   const auto expected = parse_checksum(*checksum);
@@ -819,11 +830,10 @@ inline Int8Model load_from_bytes(std::span<const std::uint8_t> file, const std::
     if (!has_weights(op.kind)) continue;
     const Value& in = m.values[static_cast<std::size_t>(op.inputs[0])];
     const Value& out = m.values[static_cast<std::size_t>(op.output)];
-    const Shape expected_shape =
-        op.kind == OpKind::linear
-            ? Shape{out.channels(), in.channels()}
-            : Shape{out.channels(), op.window.kernel_height, op.window.kernel_width,
-                    in.channels() / op.groups};
+    const Shape expected_shape = op.kind == OpKind::linear
+                                     ? Shape{out.channels(), in.channels()}
+                                     : Shape{out.channels(), op.window.kernel_height,
+                                             op.window.kernel_width, in.channels() / op.groups};
     FROST_CHECK(reader.weight_shapes()[i] == expected_shape, kOp, where, ": ", op_label(m, i),
                 ": tensor \"op", i, ".weights\" has shape ", shape_str(reader.weight_shapes()[i]),
                 ", expected ", shape_str(expected_shape));
@@ -850,8 +860,8 @@ inline void save(const Int8Model& model, const std::filesystem::path& path) {
                 "cannot be saved; quantize that module too or keep the whole model in float");
   detail::check_model(model, kOp, where);
   const auto check_utf8 = [&](const std::string& s, const std::string& what) {
-    FROST_CHECK(io::first_invalid_utf8(s) == std::string_view::npos, kOp, where, ": ", what,
-                " \"", s, "\" is not valid UTF-8");
+    FROST_CHECK(io::first_invalid_utf8(s) == std::string_view::npos, kOp, where, ": ", what, " \"",
+                s, "\" is not valid UTF-8");
   };
   for (std::size_t i = 0; i < model.values.size(); ++i)
     check_utf8(model.values[i].name, frost::detail::concat_message("the name of value ", i));
@@ -863,7 +873,8 @@ inline void save(const Int8Model& model, const std::filesystem::path& path) {
   std::vector<float> scales;
   for (const Value& v : model.values) scales.push_back(v.quantization.scale);
   std::vector<io::SafetensorsView> tensors;
-  tensors.push_back({"values.scale", io::SafetensorsDType::kF32,
+  tensors.push_back({"values.scale",
+                     io::SafetensorsDType::kF32,
                      {static_cast<std::int64_t>(scales.size())},
                      detail::element_bytes(scales.data(), scales.size())});
   for (std::size_t i = 0; i < model.ops.size(); ++i) {
@@ -878,15 +889,18 @@ inline void save(const Int8Model& model, const std::filesystem::path& path) {
                                       op.window.kernel_width, in.channels() / op.groups};
       tensors.push_back({prefix + "weights", io::SafetensorsDType::kI8, shape,
                          detail::element_bytes(op.weights.data(), op.weights.size())});
-      tensors.push_back({prefix + "bias", io::SafetensorsDType::kI32,
+      tensors.push_back({prefix + "bias",
+                         io::SafetensorsDType::kI32,
                          {static_cast<std::int64_t>(op.bias.size())},
                          detail::element_bytes(op.bias.data(), op.bias.size())});
-      tensors.push_back({prefix + "weight_scales", io::SafetensorsDType::kF32,
+      tensors.push_back({prefix + "weight_scales",
+                         io::SafetensorsDType::kF32,
                          {static_cast<std::int64_t>(op.weight_scales.size())},
                          detail::element_bytes(op.weight_scales.data(), op.weight_scales.size())});
     }
     if (op.kind == OpKind::lookup_table)
-      tensors.push_back({prefix + "table", io::SafetensorsDType::kU8,
+      tensors.push_back({prefix + "table",
+                         io::SafetensorsDType::kU8,
                          {static_cast<std::int64_t>(op.table.size())},
                          detail::element_bytes(op.table.data(), op.table.size())});
   }
@@ -935,7 +949,8 @@ inline std::string describe(const Int8Model& m) {
   for (std::size_t i = 0; i < m.ops.size(); ++i) {
     const Op& op = m.ops[i];
     os << "op " << i << ' ' << op_kind_name(op.kind) << ": ";
-    for (std::size_t k = 0; k < op.inputs.size(); ++k) os << (k ? ", " : "") << value_str(op.inputs[k]);
+    for (std::size_t k = 0; k < op.inputs.size(); ++k)
+      os << (k ? ", " : "") << value_str(op.inputs[k]);
     if (!op.inputs.empty()) os << " -> ";
     os << value_str(op.output);
     if (const Value* out = value(op.output))
@@ -958,7 +973,8 @@ inline std::string describe(const Int8Model& m) {
     if (detail::has_activation(op.kind) && op.activation != FusedActivation::none)
       attributes += std::string(attributes.empty() ? "" : " ") +
                     std::string(detail::activation_name(op.activation));
-    if (!attributes.empty()) os << "; " << (attributes.front() == ' ' ? attributes.substr(1) : attributes);
+    if (!attributes.empty())
+      os << "; " << (attributes.front() == ' ' ? attributes.substr(1) : attributes);
     if (!op.name.empty()) os << "; " << op.name;
     os << '\n';
   }

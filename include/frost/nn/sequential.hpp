@@ -77,8 +77,8 @@ class Sequential : public Module {
 
  private:
   static bool is_index(const std::string& name) {
-    return !name.empty() && std::all_of(name.begin(), name.end(),
-                                        [](char c) { return c >= '0' && c <= '9'; });
+    return !name.empty() &&
+           std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; });
   }
 };
 

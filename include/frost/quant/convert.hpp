@@ -22,8 +22,8 @@
 #include <cstdint>
 #include <limits>
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -83,7 +83,8 @@ inline kernels::LookupTable unary_table(const nn::TraceOp& op, kernels::Quantiza
     codes.data()[q] = kernels::dequantize_u8(static_cast<std::uint8_t>(q), in);
   const Tensor<float> y = apply_unary(op, codes).contiguous();
   kernels::LookupTable table{};
-  for (int q = 0; q < 256; ++q) table[static_cast<std::size_t>(q)] = kernels::quantize_u8(y.data()[q], out);
+  for (int q = 0; q < 256; ++q)
+    table[static_cast<std::size_t>(q)] = kernels::quantize_u8(y.data()[q], out);
   return table;
 }
 
@@ -95,8 +96,8 @@ inline std::vector<std::int64_t> int_attribute(const nn::TraceOp& op, const char
 
 // Weights [O, I/g, kh, kw] (or [O, K]) float -> OHWI int8 with the fake quantizer's parameters,
 // exactly as fake_quantize rounds them; per-channel or per-tensor scales.
-inline void quantize_weights(const Tensor<float>& weight, const QParams& p, const std::string& where,
-                             engine::Op& op) {
+inline void quantize_weights(const Tensor<float>& weight, const QParams& p,
+                             const std::string& where, engine::Op& op) {
   FROST_CHECK(p.range.qmin >= -128 && p.range.qmax <= 127, "convert", where,
               ": weights must be int8, got ", to_string(p));
   for (std::int32_t zp : p.zero_point)
@@ -104,9 +105,10 @@ inline void quantize_weights(const Tensor<float>& weight, const QParams& p, cons
                 to_string(p));
   const Tensor<float> w = weight.contiguous();
   const std::int64_t out_channels = w.size(0);
-  FROST_CHECK(!p.per_channel() || (p.axis == 0 && static_cast<std::int64_t>(p.channels()) == out_channels),
-              "convert", where, ": weight parameters ", to_string(p), " do not match weight ",
-              shape_str(w.shape()));
+  FROST_CHECK(
+      !p.per_channel() || (p.axis == 0 && static_cast<std::int64_t>(p.channels()) == out_channels),
+      "convert", where, ": weight parameters ", to_string(p), " do not match weight ",
+      shape_str(w.shape()));
   const std::int64_t per_channel = w.numel() / out_channels;
   const std::int64_t in = w.dim() == 4 ? w.size(1) : per_channel;
   const std::int64_t taps = w.dim() == 4 ? w.size(2) * w.size(3) : 1;
@@ -210,16 +212,17 @@ class Converter {
     if (s.role != StepRole::fused) {
       FROST_CHECK(s.output_fake_quant != nullptr, "convert", s.op.where(),
                   " has no output fake quantizer");
-      return {activation_quantization(*s.output_fake_quant, s.op.where()), kernels::FusedActivation::none,
-              s.op.output};
+      return {activation_quantization(*s.output_fake_quant, s.op.where()),
+              kernels::FusedActivation::none, s.op.output};
     }
     const auto users = trace_.consumers(s.op.output);
     const auto next = static_cast<std::size_t>(users.at(0));
     absorbed_.insert(next);
     const Step& act = steps_[next];
-    return {activation_quantization(*act.output_fake_quant, act.op.where()),
-            act.op.kind == "relu6" ? kernels::FusedActivation::relu6 : kernels::FusedActivation::relu,
-            act.op.output};
+    return {
+        activation_quantization(*act.output_fake_quant, act.op.where()),
+        act.op.kind == "relu6" ? kernels::FusedActivation::relu6 : kernels::FusedActivation::relu,
+        act.op.output};
   }
 
   engine::Op& emit(engine::OpKind kind, const nn::TraceOp& op, std::vector<std::int64_t> inputs,
@@ -253,10 +256,10 @@ class Converter {
       const std::int64_t a = input_of(op, 0), b = input_of(op, 1);
       const auto& sa = value(a).shape;
       const auto& sb = value(b).shape;
-      const bool gate = op.kind == "mul" && sa.size() == 3 && sb.size() == 3 &&
-                        (value(b).elements_per_image() == sb[0] ||
-                         value(a).elements_per_image() == sa[0]) &&
-                        sa[0] == sb[0];
+      const bool gate =
+          op.kind == "mul" && sa.size() == 3 && sb.size() == 3 &&
+          (value(b).elements_per_image() == sb[0] || value(a).elements_per_image() == sa[0]) &&
+          sa[0] == sb[0];
       FROST_CHECK(sa == sb || gate, "convert", op.where(), ": operands of shapes ",
                   shape_str(trace_.value(op.inputs[0]).shape), " and ",
                   shape_str(trace_.value(op.inputs[1]).shape),
@@ -268,11 +271,12 @@ class Converter {
     }
     if (op.kind == "cat") {
       const auto dim = static_cast<std::int64_t>(op.attribute("dim")[0]);
-      FROST_CHECK(dim == 1, "convert", op.where(), ": the INT8 engine concatenates channels (dim 1), got dim ",
-                  dim);
+      FROST_CHECK(dim == 1, "convert", op.where(),
+                  ": the INT8 engine concatenates channels (dim 1), got dim ", dim);
       std::vector<std::int64_t> ins;
       for (std::size_t k = 0; k < op.inputs.size(); ++k) ins.push_back(input_of(op, k));
-      emit(engine::OpKind::concat, op, ins, new_value(out.trace_id, out.q, static_cast<std::int64_t>(i)));
+      emit(engine::OpKind::concat, op, ins,
+           new_value(out.trace_id, out.q, static_cast<std::int64_t>(i)));
       return;
     }
     if (op.kind == "mean" || op.kind == "adaptive_avg_pool2d") {
@@ -288,7 +292,8 @@ class Converter {
         FROST_CHECK(int_attribute(op, "output_size") == std::vector<std::int64_t>({1, 1}),
                     "convert", op.where(), ": the INT8 engine pools to 1x1 only");
       }
-      emit(engine::OpKind::global_avg_pool, op, {in}, new_value(out.trace_id, out.q, static_cast<std::int64_t>(i)));
+      emit(engine::OpKind::global_avg_pool, op, {in},
+           new_value(out.trace_id, out.q, static_cast<std::int64_t>(i)));
       return;
     }
     if (op.kind == "avg_pool2d") {
@@ -377,7 +382,8 @@ class Converter {
     FROST_CHECK(s.output_fake_quant != nullptr, "convert", op.where(),
                 " runs in float and its result is not quantized");
     const auto q = activation_quantization(*s.output_fake_quant, op.where());
-    auto& e = emit(engine::OpKind::float_module, op, {input_of(op, 0)}, new_value(op.output, q, op.index));
+    auto& e = emit(engine::OpKind::float_module, op, {input_of(op, 0)},
+                   new_value(op.output, q, op.index));
     e.module = module;
   }
 

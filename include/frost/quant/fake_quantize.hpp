@@ -11,8 +11,9 @@
 //   quant::fake_quantize(x, qparams)                  per tensor, or per channel along qparams.axis
 //   quant::fake_quantize_learnable(x, scale, zp, ...) LSQ: gradients for scale and zero point too
 //
-//   auto fq = std::make_shared<quant::FakeQuantize>(std::make_shared<MovingAverageMinMaxObserver>());
-//   y = (*fq)(x);                  // observes x, updates scale / zero_point, fake-quantizes x
+//   auto fq =
+//   std::make_shared<quant::FakeQuantize>(std::make_shared<MovingAverageMinMaxObserver>()); y =
+//   (*fq)(x);                  // observes x, updates scale / zero_point, fake-quantizes x
 //   fq->disable_observer();        // freeze the parameters (late QAT, or after calibration)
 //
 // The modules follow torch.ao.quantization.FakeQuantize / _LearnableFakeQuantize:
@@ -193,8 +194,8 @@ inline Tensor<T> fake_quantize_learnable(const Tensor<T>& x, const Tensor<T>& sc
   const autograd::OpScope scope;
   FROST_CHECK(x.defined() && scale.defined() && zero_point.defined(), kOp,
               "input, scale and zero_point must be defined tensors");
-  FROST_CHECK(range.qmin < range.qmax, kOp, "empty integer range [", range.qmin, ", ",
-              range.qmax, "]");
+  FROST_CHECK(range.qmin < range.qmax, kOp, "empty integer range [", range.qmin, ", ", range.qmax,
+              "]");
   FROST_CHECK(std::isfinite(grad_factor), kOp, "grad_factor must be finite, got ", grad_factor);
   FROST_CHECK(scale.shape() == zero_point.shape(), kOp, "scale shape ", shape_str(scale.shape()),
               " and zero_point shape ", shape_str(zero_point.shape()), " differ");
@@ -245,20 +246,19 @@ inline Tensor<T> fake_quantize_learnable(const Tensor<T>& x, const Tensor<T>& sc
             sums[0].zero_point += p.zero_point;
           }
         } else {
-          parallel_for(0, static_cast<std::int64_t>(channels), 1,
-                       [&](std::int64_t lo, std::int64_t hi) {
-                         for (std::int64_t c = lo; c < hi; ++c)
-                           for (std::int64_t o = 0; o < l.outer; ++o) {
-                             const std::int64_t base = (o * l.channels + c) * l.inner;
-                             const auto p = kernels::fp32::fake_quantize_learnable_backward_scalar(
-                                 static_cast<std::size_t>(l.inner), xc.data() + base,
-                                 g.data() + base, gx.data() + base, s[static_cast<std::size_t>(c)],
-                                 z[static_cast<std::size_t>(c)], range.qmin, range.qmax,
-                                 grad_factor);
-                             sums[static_cast<std::size_t>(c)].scale += p.scale;
-                             sums[static_cast<std::size_t>(c)].zero_point += p.zero_point;
-                           }
-                       });
+          parallel_for(
+              0, static_cast<std::int64_t>(channels), 1, [&](std::int64_t lo, std::int64_t hi) {
+                for (std::int64_t c = lo; c < hi; ++c)
+                  for (std::int64_t o = 0; o < l.outer; ++o) {
+                    const std::int64_t base = (o * l.channels + c) * l.inner;
+                    const auto p = kernels::fp32::fake_quantize_learnable_backward_scalar(
+                        static_cast<std::size_t>(l.inner), xc.data() + base, g.data() + base,
+                        gx.data() + base, s[static_cast<std::size_t>(c)],
+                        z[static_cast<std::size_t>(c)], range.qmin, range.qmax, grad_factor);
+                    sums[static_cast<std::size_t>(c)].scale += p.scale;
+                    sums[static_cast<std::size_t>(c)].zero_point += p.zero_point;
+                  }
+              });
         }
         Tensor<T> gs = Tensor<T>::empty(s_shape), gz = Tensor<T>::empty(s_shape);
         for (std::size_t c = 0; c < channels; ++c) {
@@ -268,9 +268,8 @@ inline Tensor<T> fake_quantize_learnable(const Tensor<T>& x, const Tensor<T>& sc
         return std::vector<Tensor<T>>{gx, gs, gz};
       });
   return scope.finish("fake_quantize_learnable", {&x, &scale, &zero_point}, out, [&] {
-    return autograd::OpAttributes{{"qmin", {double(range.qmin)}},
-                                  {"qmax", {double(range.qmax)}},
-                                  {"axis", {double(axis)}}};
+    return autograd::OpAttributes{
+        {"qmin", {double(range.qmin)}}, {"qmax", {double(range.qmax)}}, {"axis", {double(axis)}}};
   });
 }
 
@@ -397,8 +396,8 @@ class FakeQuantize : public FakeQuantizeBase {
     p.scale.assign(scale_.data(), scale_.data() + n);
     p.zero_point.resize(n);
     for (std::size_t c = 0; c < n; ++c)
-      p.zero_point[c] = fake_quantize_detail::checked_zero_point(zero_point_.data()[c], range(),
-                                                                 "FakeQuantize");
+      p.zero_point[c] =
+          fake_quantize_detail::checked_zero_point(zero_point_.data()[c], range(), "FakeQuantize");
     return p;
   }
 
@@ -520,10 +519,9 @@ class LearnableFakeQuantize : public FakeQuantizeBase {
     p.zero_point.resize(n);
     for (std::size_t c = 0; c < n; ++c) {
       p.scale[c] = std::max(scale_.data()[c], kMinScale);
-      p.zero_point[c] =
-          scheme() == QScheme::symmetric
-              ? unobserved_qparams(1).zero_point[0]
-              : fake_quantize_detail::rounded_zero_point(zero_point_.data()[c], range());
+      p.zero_point[c] = scheme() == QScheme::symmetric ? unobserved_qparams(1).zero_point[0]
+                                                       : fake_quantize_detail::rounded_zero_point(
+                                                             zero_point_.data()[c], range());
     }
     return p;
   }

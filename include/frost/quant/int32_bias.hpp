@@ -45,16 +45,16 @@ inline Tensor<float> int32_grid_bias(const Tensor<float>& bias, float input_scal
                                      const QParams& w) {
   const std::int64_t channels = bias.numel();
   FROST_CHECK(!w.per_channel() || static_cast<std::int64_t>(w.channels()) == channels,
-              "int32_grid_bias", "weight parameters have ", w.channels(), " channels for a bias of ",
-              channels);
+              "int32_grid_bias", "weight parameters have ", w.channels(),
+              " channels for a bias of ", channels);
   Tensor<float> snapped = Tensor<float>::zeros({channels});
   {
     const Tensor<float> b = bias.detach().contiguous();
     for (std::int64_t c = 0; c < channels; ++c) {
       const float ws = w.scale[w.per_channel() ? static_cast<std::size_t>(c) : 0];
       const double code = int32_bias_code(b.data()[c], input_scale, ws);
-      snapped.data()[c] = static_cast<float>(code * static_cast<double>(input_scale) *
-                                             static_cast<double>(ws));
+      snapped.data()[c] =
+          static_cast<float>(code * static_cast<double>(input_scale) * static_cast<double>(ws));
     }
   }
   // Straight through: the value is the snapped bias, the gradient that of the float one.

@@ -72,8 +72,8 @@ inline bool is_qat_module(const nn::Module& m) {
 // Element-wise ops of one quantized input that the INT8 engine runs as a 256-entry table.
 inline bool is_table_kind(std::string_view k) {
   static const std::set<std::string_view> kinds{
-      "sigmoid", "tanh",       "hardswish",   "hardsigmoid", "leaky_relu", "exp",
-      "log",     "sqrt",       "pow",         "abs",         "neg",        "add_scalar",
+      "sigmoid",    "tanh",       "hardswish",   "hardsigmoid", "leaky_relu", "exp",
+      "log",        "sqrt",       "pow",         "abs",         "neg",        "add_scalar",
       "mul_scalar", "div_scalar", "rsub_scalar", "rdiv_scalar", "clamp"};
   return kinds.count(k) != 0;
 }
@@ -205,8 +205,7 @@ inline std::vector<FusionGroup> find_fusion_groups(const nn::Trace& t, nn::Modul
   std::vector<FusionGroup> groups;
   std::map<std::string, int> calls;
   for (const nn::TraceOp& op : t.ops()) {
-    if ((op.kind == "conv2d" || op.kind == "linear") && op.inputs.size() > 1 &&
-        op.inputs[1] >= 0) {
+    if ((op.kind == "conv2d" || op.kind == "linear") && op.inputs.size() > 1 && op.inputs[1] >= 0) {
       // A layer's weight read outside the layer: its forward() was called directly, which no
       // swap can reach.
       const nn::TraceValue& w = t.value(op.inputs[1]);
@@ -346,8 +345,7 @@ inline std::shared_ptr<QuantRuntime> prepare_impl(const std::shared_ptr<nn::Modu
     } else if ((op.kind == "module" && is_qat_module(*op.module)) ||
                (is_compute_kind(op.kind) && only_activations)) {
       step.role = StepRole::compute;
-    } else if (is_passthrough_kind(op.kind) && !op.inputs.empty() &&
-               is_activation(op.inputs[0]) &&
+    } else if (is_passthrough_kind(op.kind) && !op.inputs.empty() && is_activation(op.inputs[0]) &&
                quantized[static_cast<std::size_t>(op.inputs[0])]) {
       step.role = StepRole::passthrough;
     } else {
@@ -403,10 +401,9 @@ inline std::shared_ptr<QuantRuntime> prepare_impl(const std::shared_ptr<nn::Modu
     const bool boundary = needs_quantization.count(step.op.output) != 0;
     if (step.role != StepRole::compute && !boundary) continue;
     step.output_fake_quant = make_activation_fake_quant(qconfig_for_value(step.op.output));
-    container->register_module(
-        "op" + std::to_string(step.op.index) + "_" +
-            (step.op.kind == "module" ? step.op.module_type : step.op.kind),
-        step.output_fake_quant);
+    container->register_module("op" + std::to_string(step.op.index) + "_" +
+                                   (step.op.kind == "module" ? step.op.module_type : step.op.kind),
+                               step.output_fake_quant);
   }
   // Each QAT layer learns which fake quantizer gives its input's scale (the output of the step
   // that produced it, through steps that keep their input's parameters), for its int32 bias.
@@ -450,11 +447,15 @@ inline std::vector<FakeQuantizeBase*> fake_quantizers(nn::Module& model) {
 inline void enable_observer(nn::Module& model, bool on = true) {
   for (FakeQuantizeBase* fq : fake_quantizers(model)) fq->enable_observer(on);
 }
-inline void disable_observer(nn::Module& model) { enable_observer(model, false); }
+inline void disable_observer(nn::Module& model) {
+  enable_observer(model, false);
+}
 inline void enable_fake_quant(nn::Module& model, bool on = true) {
   for (FakeQuantizeBase* fq : fake_quantizers(model)) fq->enable_fake_quant(on);
 }
-inline void disable_fake_quant(nn::Module& model) { enable_fake_quant(model, false); }
+inline void disable_fake_quant(nn::Module& model) {
+  enable_fake_quant(model, false);
+}
 // Batch norms of QatConvBn2d use (and stop updating) their running statistics in training.
 inline void freeze_bn_stats(nn::Module& model, bool on = true) {
   model.apply([&](nn::Module& m) {

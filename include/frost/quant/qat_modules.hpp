@@ -69,8 +69,9 @@ inline void check_weight_fake_quant(const std::shared_ptr<FakeQuantizeBase>& fq,
                                     const Tensor<float>& weight, const char* op) {
   FROST_CHECK(fq != nullptr, op, "weight_fake_quant is null");
   if (fq->per_channel()) {
-    FROST_CHECK(fq->ch_axis() < weight.dim(), op, "per-channel weight fake quantization along axis ",
-                fq->ch_axis(), " for a weight of shape ", shape_str(weight.shape()));
+    FROST_CHECK(fq->ch_axis() < weight.dim(), op,
+                "per-channel weight fake quantization along axis ", fq->ch_axis(),
+                " for a weight of shape ", shape_str(weight.shape()));
     fq->set_channels(weight.size(fq->ch_axis()));
   }
 }
@@ -117,9 +118,8 @@ template <FloatElement T, class WeightTransform>
 inline Tensor<T> conv_bn2d_approximate(const Tensor<T>& x, const Tensor<T>& weight,
                                        const Tensor<T>& bias, const Tensor<T>& bn_weight,
                                        const Tensor<T>& bn_bias, const Tensor<T>& running_mean,
-                                       const Tensor<T>& running_var,
-                                       const nn::Conv2dOptions& conv, bool batch_stats,
-                                       double momentum, double eps,
+                                       const Tensor<T>& running_var, const nn::Conv2dOptions& conv,
+                                       bool batch_stats, double momentum, double eps,
                                        WeightTransform&& weight_transform) {
   constexpr const char* kOp = "conv_bn2d_approximate";
   FROST_CHECK(weight.defined() && weight.dim() == 4, kOp,
@@ -134,12 +134,11 @@ inline Tensor<T> conv_bn2d_approximate(const Tensor<T>& x, const Tensor<T>& weig
               shape_str(bn_weight.shape()), " does not match ", out, " output channels");
   const Tensor<T> s_used = nonzero_fold_scale(bn_fold_scale(bn_weight, running_var, eps));
   const Tensor<T> w_scaled = weight_transform(mul(weight, s_used.reshape({out, 1, 1, 1})));
-  Tensor<T> y = conv2d(x, w_scaled, Tensor<T>(), conv.stride, conv.padding, conv.dilation,
-                       conv.groups);
+  Tensor<T> y =
+      conv2d(x, w_scaled, Tensor<T>(), conv.stride, conv.padding, conv.dilation, conv.groups);
   y = div(y, s_used.reshape({1, out, 1, 1}));
   if (bias.defined()) y = add(y, bias.reshape({1, out, 1, 1}));
-  return batch_norm2d(y, bn_weight, bn_bias, running_mean, running_var, batch_stats, momentum,
-                      eps);
+  return batch_norm2d(y, bn_weight, bn_bias, running_mean, running_var, batch_stats, momentum, eps);
 }
 
 // ---- QatConv2d ------------------------------------------------------------------------------
@@ -165,8 +164,8 @@ class QatConv2d : public nn::Module, public Int32BiasSimulation {
     FROST_CHECK(x.dim() == 4 && x.size(1) == in_channels_, repr().c_str(), "expected input [N, ",
                 in_channels_, ", H, W], got ", shape_str(x.shape()));
     const Tensor<float> w = qat_detail::apply(*weight_fake_quant_, weight_);
-    return conv2d(x, w, simulated_bias(bias_, is_training(), *weight_fake_quant_),
-                  options_.stride, options_.padding, options_.dilation, options_.groups);
+    return conv2d(x, w, simulated_bias(bias_, is_training(), *weight_fake_quant_), options_.stride,
+                  options_.padding, options_.dilation, options_.groups);
   }
 
   std::string extra_repr() const override {
@@ -269,9 +268,9 @@ class QatConvBn2d : public nn::Module, public Int32BiasSimulation {
               std::shared_ptr<FakeQuantizeBase> weight_fake_quant)
       : nn::Module("QatConvBn2d"), weight_fake_quant_(std::move(weight_fake_quant)) {
     FROST_CHECK(conv != nullptr && bn != nullptr, "QatConvBn2d", "conv or bn is null");
-    FROST_CHECK(bn->num_features() == conv->out_channels(), "QatConvBn2d", conv->repr(),
-                " has ", conv->out_channels(), " output channels but ", bn->repr(),
-                " normalises ", bn->num_features());
+    FROST_CHECK(bn->num_features() == conv->out_channels(), "QatConvBn2d", conv->repr(), " has ",
+                conv->out_channels(), " output channels but ", bn->repr(), " normalises ",
+                bn->num_features());
     FROST_CHECK(bn->options().track_running_stats, "QatConvBn2d", bn->repr(),
                 " keeps no running statistics, which batch-norm folding needs");
     in_channels_ = conv->in_channels();
@@ -304,8 +303,8 @@ class QatConvBn2d : public nn::Module, public Int32BiasSimulation {
       if (!bn_options_.momentum) momentum = 1.0 / num_batches_tracked_.data()[0];
     }
     return conv_bn2d_approximate(
-        x, weight_, bias_, bn_weight_, bn_bias_, running_mean_, running_var_, options_,
-        batch_stats, momentum, bn_options_.eps,
+        x, weight_, bias_, bn_weight_, bn_bias_, running_mean_, running_var_, options_, batch_stats,
+        momentum, bn_options_.eps,
         [this](const Tensor<float>& w) { return qat_detail::apply(*weight_fake_quant_, w); });
   }
 
@@ -356,15 +355,15 @@ class QatConvBn2d : public nn::Module, public Int32BiasSimulation {
       for (std::int64_t c = 0; c < out_channels_; ++c)
         if (sc.data()[c] == 0.0f) keep.data()[c] = 0.0f;
     }
-    const Tensor<float> w = mul(qat_detail::apply(*weight_fake_quant_,
-                                                  mul(weight_, s_used.reshape({out_channels_, 1, 1, 1}))),
-                                keep.reshape({out_channels_, 1, 1, 1}));
+    const Tensor<float> w =
+        mul(qat_detail::apply(*weight_fake_quant_,
+                              mul(weight_, s_used.reshape({out_channels_, 1, 1, 1}))),
+            keep.reshape({out_channels_, 1, 1, 1}));
     return conv2d(x, w, simulated_bias(folded_bias(s), false, *weight_fake_quant_), options_.stride,
                   options_.padding, options_.dilation, options_.groups);
   }
 
  public:
-
   const Tensor<float>& weight() const { return weight_; }
   const Tensor<float>& bias() const { return bias_; }  // the conv's (undefined without one)
   const Tensor<float>& bn_weight() const { return bn_weight_; }

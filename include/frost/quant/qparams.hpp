@@ -37,10 +37,10 @@ struct QuantRange {
   std::int32_t qmax = 255;
   constexpr bool operator==(const QuantRange&) const = default;
 };
-inline constexpr QuantRange kQuint8{0, 255};           // activations
-inline constexpr QuantRange kQuint8Reduced{0, 127};    // activations, 7-bit (reduce_range)
-inline constexpr QuantRange kQint8{-128, 127};         // weights, qnnpack QAT setting
-inline constexpr QuantRange kQint8Narrow{-127, 127};   // weights, frost default
+inline constexpr QuantRange kQuint8{0, 255};          // activations
+inline constexpr QuantRange kQuint8Reduced{0, 127};   // activations, 7-bit (reduce_range)
+inline constexpr QuantRange kQint8{-128, 127};        // weights, qnnpack QAT setting
+inline constexpr QuantRange kQint8Narrow{-127, 127};  // weights, frost default
 
 // Parameters of one tensor: per tensor (axis = -1, one scale) or per channel along `axis`.
 struct QParams {
@@ -74,8 +74,8 @@ inline void check_qparams(const QParams& p, const char* op) {
   FROST_CHECK(p.per_channel() || p.scale.size() == 1, op, "per-tensor QParams with ",
               p.scale.size(), " scales");
   for (std::size_t c = 0; c < p.scale.size(); ++c) {
-    FROST_CHECK(std::isfinite(p.scale[c]) && p.scale[c] > 0.0f, op, "scale[", c, "] = ",
-                p.scale[c], " must be finite and > 0");
+    FROST_CHECK(std::isfinite(p.scale[c]) && p.scale[c] > 0.0f, op, "scale[", c, "] = ", p.scale[c],
+                " must be finite and > 0");
     FROST_CHECK(p.zero_point[c] >= p.range.qmin && p.zero_point[c] <= p.range.qmax, op,
                 "zero_point[", c, "] = ", p.zero_point[c], " outside [", p.range.qmin, ", ",
                 p.range.qmax, "]");
@@ -106,14 +106,14 @@ inline ScaleZeroPoint choose_scale_zero_point(float min_val, float max_val, Quan
   // hi - lo overflows float only for a range wider than FLT_MAX (e.g. [-3e38, 3e38]); the span
   // is then taken in double so the scale stays finite. Other ranges keep PyTorch's float32.
   const float span = hi - lo;
-  const float scale =
-      std::max(std::isfinite(span) ? span / static_cast<float>(qmax - qmin)
-                                   : static_cast<float>((static_cast<double>(hi) - lo) /
-                                                        static_cast<double>(qmax - qmin)),
-               kMinScale);
+  const float scale = std::max(
+      std::isfinite(span)
+          ? span / static_cast<float>(qmax - qmin)
+          : static_cast<float>((static_cast<double>(hi) - lo) / static_cast<double>(qmax - qmin)),
+      kMinScale);
   const float zp = static_cast<float>(qmin) - std::nearbyint(lo / scale);
-  const auto zero_point = static_cast<std::int32_t>(
-      std::clamp(zp, static_cast<float>(qmin), static_cast<float>(qmax)));
+  const auto zero_point =
+      static_cast<std::int32_t>(std::clamp(zp, static_cast<float>(qmin), static_cast<float>(qmax)));
   return {scale, zero_point};
 }
 
@@ -148,8 +148,7 @@ inline std::string to_string(const QParams& p) {
                                         std::to_string(p.scale.size()) + " channels"
                                   : "per-tensor(scale=" + std::to_string(p.scale[0]) +
                                         ", zero_point=" + std::to_string(p.zero_point[0]);
-  return s + ", q in [" + std::to_string(p.range.qmin) + ", " + std::to_string(p.range.qmax) +
-         "])";
+  return s + ", q in [" + std::to_string(p.range.qmin) + ", " + std::to_string(p.range.qmax) + "])";
 }
 
 }  // namespace frost::quant

@@ -61,17 +61,18 @@ class QuantizationReport {
     const auto bad = worst(mark_worst);
     std::size_t width = 5;
     for (const auto& l : layers) width = std::max(width, l.name.size());
-    os << std::left << std::setw(static_cast<int>(width)) << "layer" << "  " << std::setw(15)
-       << "int8 op" << std::right << std::setw(9) << "SQNR dB" << std::setw(12) << "scale"
-       << std::setw(5) << "zp" << std::setw(10) << "clamped" << "\n";
+    os << std::left << std::setw(static_cast<int>(width)) << "layer"
+       << "  " << std::setw(15) << "int8 op" << std::right << std::setw(9) << "SQNR dB"
+       << std::setw(12) << "scale" << std::setw(5) << "zp" << std::setw(10) << "clamped"
+       << "\n";
     for (const auto& l : layers) {
       const bool is_bad = std::any_of(bad.begin(), bad.end(),
                                       [&](const LayerReport& b) { return b.name == l.name; });
       os << std::left << std::setw(static_cast<int>(width)) << l.name << "  " << std::setw(15)
-         << l.kind << std::right << std::fixed << std::setprecision(1) << std::setw(9)
-         << l.sqnr_db << std::scientific << std::setprecision(3) << std::setw(12) << l.scale
-         << std::setw(5) << l.zero_point << std::fixed << std::setprecision(2) << std::setw(9)
-         << 100.0 * l.clamped << "%" << (is_bad ? "  <- worst" : "") << "\n";
+         << l.kind << std::right << std::fixed << std::setprecision(1) << std::setw(9) << l.sqnr_db
+         << std::scientific << std::setprecision(3) << std::setw(12) << l.scale << std::setw(5)
+         << l.zero_point << std::fixed << std::setprecision(2) << std::setw(9) << 100.0 * l.clamped
+         << "%" << (is_bad ? "  <- worst" : "") << "\n";
     }
     os.unsetf(std::ios::floatfield);
   }
@@ -102,7 +103,8 @@ inline QuantizationReport quantization_report(nn::Module& model, const engine::I
   // The float reference: fake quantization off, observers untouched, eval mode.
   std::vector<std::pair<bool, bool>> saved;
   const auto fqs = fake_quantizers(model);
-  for (FakeQuantizeBase* fq : fqs) saved.emplace_back(fq->observer_enabled(), fq->fake_quant_enabled());
+  for (FakeQuantizeBase* fq : fqs)
+    saved.emplace_back(fq->observer_enabled(), fq->fake_quant_enabled());
   const bool was_training = model.is_training();
   model.eval();
   enable_observer(model, false);
@@ -151,8 +153,10 @@ inline QuantizationReport quantization_report(nn::Module& model, const engine::I
     const Tensor<float> q = values[v].contiguous();
     double signal = 0.0, noise = 0.0;
     std::int64_t clamped = 0;
-    const float lo = value.quantization.scale * static_cast<float>(0 - value.quantization.zero_point);
-    const float hi = value.quantization.scale * static_cast<float>(255 - value.quantization.zero_point);
+    const float lo =
+        value.quantization.scale * static_cast<float>(0 - value.quantization.zero_point);
+    const float hi =
+        value.quantization.scale * static_cast<float>(255 - value.quantization.zero_point);
     const float half = 0.5f * value.quantization.scale;
     for (std::int64_t i = 0; i < f.numel(); ++i) {
       const double a = f.data()[i], d = a - q.data()[i];

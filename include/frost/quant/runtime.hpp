@@ -41,10 +41,14 @@ enum class StepRole {
 
 inline std::string_view role_name(StepRole r) {
   switch (r) {
-    case StepRole::compute: return "compute";
-    case StepRole::fused: return "fused";
-    case StepRole::passthrough: return "passthrough";
-    case StepRole::floating: return "float";
+    case StepRole::compute:
+      return "compute";
+    case StepRole::fused:
+      return "fused";
+    case StepRole::passthrough:
+      return "passthrough";
+    case StepRole::floating:
+      return "float";
   }
   return "?";
 }
@@ -111,9 +115,9 @@ class QuantRuntime : public autograd::OpHook {
     Tensor<float> out = output;
     if (leaf) out = finish_step(expect("module", m), output);
     if (m == root_ && depth_ == 0) {
-      FROST_CHECK(next_ == steps_.size(), "quantized model",
-                  "forward ran ", next_, " ops where the traced model ran ", steps_.size(),
-                  "; the first missing one is ", steps_[next_].op.where(),
+      FROST_CHECK(next_ == steps_.size(), "quantized model", "forward ran ", next_,
+                  " ops where the traced model ran ", steps_.size(), "; the first missing one is ",
+                  steps_[next_].op.where(),
                   ". A prepared model must run the ops it ran when it was prepared");
     }
     return out;

@@ -43,9 +43,12 @@ enum class QatSchedule { stat_assist, qat_from_scratch, float_only };
 
 inline std::string_view schedule_name(QatSchedule s) {
   switch (s) {
-    case QatSchedule::stat_assist: return "stat_assist";
-    case QatSchedule::qat_from_scratch: return "qat_from_scratch";
-    case QatSchedule::float_only: return "float_only";
+    case QatSchedule::stat_assist:
+      return "stat_assist";
+    case QatSchedule::qat_from_scratch:
+      return "qat_from_scratch";
+    case QatSchedule::float_only:
+      return "float_only";
   }
   return "?";
 }
@@ -54,9 +57,12 @@ enum class Phase { float_warmup, qat, float_only };
 
 inline std::string_view phase_name(Phase p) {
   switch (p) {
-    case Phase::float_warmup: return "float";
-    case Phase::qat: return "qat";
-    case Phase::float_only: return "float";
+    case Phase::float_warmup:
+      return "float";
+    case Phase::qat:
+      return "qat";
+    case Phase::float_only:
+      return "float";
   }
   return "?";
 }
@@ -70,7 +76,7 @@ struct StatAssistOptions {
 };
 
 struct EpochContext {
-  int epoch = 0;        // 0-based over the whole run
+  int epoch = 0;  // 0-based over the whole run
   Phase phase = Phase::float_warmup;
   int phase_epoch = 0;  // 0-based within its phase
 };
@@ -101,15 +107,19 @@ class StatAssist {
                 "epochs must be >= 0, got fp_epochs ", options_.fp_epochs, " and qat_epochs ",
                 options_.qat_epochs);
     FROST_CHECK(options_.schedule != QatSchedule::stat_assist || options_.fp_epochs > 0,
-                "StatAssist", "the stat_assist schedule needs fp_epochs >= 1 (use "
-                              "qat_from_scratch for none)");
+                "StatAssist",
+                "the stat_assist schedule needs fp_epochs >= 1 (use "
+                "qat_from_scratch for none)");
   }
 
   int float_epochs() const {
     switch (options_.schedule) {
-      case QatSchedule::stat_assist: return options_.fp_epochs;
-      case QatSchedule::qat_from_scratch: return 0;
-      case QatSchedule::float_only: return options_.fp_epochs + options_.qat_epochs;
+      case QatSchedule::stat_assist:
+        return options_.fp_epochs;
+      case QatSchedule::qat_from_scratch:
+        return 0;
+      case QatSchedule::float_only:
+        return options_.fp_epochs + options_.qat_epochs;
     }
     return 0;
   }

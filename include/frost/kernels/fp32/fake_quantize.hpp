@@ -105,8 +105,8 @@ inline void fake_quantize_per_channel_forward_scalar(std::size_t outer, std::siz
     for (std::size_t c = 0; c < channels; ++c) {
       const std::size_t base = (o * channels + c) * inner;
       fake_quantize_forward_scalar(inner, x + base, y + base,
-                                   mask != nullptr ? mask + base : nullptr, scale[c],
-                                   zero_point[c], qmin, qmax);
+                                   mask != nullptr ? mask + base : nullptr, scale[c], zero_point[c],
+                                   qmin, qmax);
     }
 }
 
@@ -155,8 +155,8 @@ inline Batch divide(const Batch& a, const Batch& b) {
 inline Batch round_half_even(const Batch& v) {
 #if XSIMD_WITH_AVX512F
   if constexpr (std::is_base_of_v<xsimd::avx512f, Batch::arch_type>)
-    return Batch(_mm512_mask_roundscale_ps(v, static_cast<__mmask16>(0xFFFF), v,
-                                           _MM_FROUND_TO_NEAREST_INT));
+    return Batch(
+        _mm512_mask_roundscale_ps(v, static_cast<__mmask16>(0xFFFF), v, _MM_FROUND_TO_NEAREST_INT));
 #endif
   return xsimd::nearbyint(v);
 }
@@ -293,8 +293,8 @@ inline void fake_quantize_per_channel_backward(std::size_t outer, std::size_t ch
   for (std::size_t o = 0; o < outer; ++o)
     for (std::size_t c = 0; c < channels; ++c) {
       const std::size_t base = (o * channels + c) * inner;
-      fake_quantize_backward(inner, x + base, grad_y + base, grad_x + base, scale[c],
-                             zero_point[c], qmin, qmax);
+      fake_quantize_backward(inner, x + base, grad_y + base, grad_x + base, scale[c], zero_point[c],
+                             qmin, qmax);
     }
 }
 
@@ -352,9 +352,8 @@ inline void fake_quantize_per_channel_forward(std::size_t outer, std::size_t cha
 inline void fake_quantize_per_channel_backward(std::size_t outer, std::size_t channels,
                                                std::size_t inner, const double* x,
                                                const double* grad_y, double* grad_x,
-                                               const double* scale,
-                                               const std::int32_t* zero_point, std::int32_t qmin,
-                                               std::int32_t qmax) {
+                                               const double* scale, const std::int32_t* zero_point,
+                                               std::int32_t qmin, std::int32_t qmax) {
   fake_quantize_per_channel_backward_scalar(outer, channels, inner, x, grad_y, grad_x, scale,
                                             zero_point, qmin, qmax);
 }
