@@ -188,3 +188,48 @@ TEST_CASE("element-wise errors name the op and both shapes", "[ops][elementwise]
   REQUIRE_THROWS_WITH(a / b, Contains("div") && Contains("[2, 3]") && Contains("[4]"));
   REQUIRE_THROWS_WITH(frost::clamp(a, 1.f, 0.f), Contains("clamp"));
 }
+
+TEST_CASE(
+    "float exp, log, sigmoid, tanh, hardswish, hardsigmoid on xsimd: close to std::, "
+    "the same wherever an element sits",
+    "[ops][activation][simd]") {
+  using Fn = std::function<Tensor<float>(const Tensor<float>&)>;
+  struct Case {
+    const char* name;
+    Fn op;
+    std::function<double(double)> exact;
+    bool positive;
+  };
+  const std::vector<Case> cases{
+      {"exp", [](const Tensor<float>& t) { return frost::exp(t); },
+       [](double v) { return std::exp(v); }, false},
+      {"log", [](const Tensor<float>& t) { return frost::log(t); },
+       [](double v) { return std::log(v); }, true},
+      {"sigmoid", [](const Tensor<float>& t) { return frost::sigmoid(t); },
+       [](double v) { return 1 / (1 + std::exp(-v)); }, false},
+      {"tanh", [](const Tensor<float>& t) { return frost::tanh(t); },
+       [](double v) { return std::tanh(v); }, false},
+      {"hardswish", [](const Tensor<float>& t) { return frost::hardswish(t); },
+       [](double v) { return v * std::min(std::max(v + 3, 0.0), 6.0) / 6; }, false},
+      {"hardsigmoid", [](const Tensor<float>& t) { return frost::hardsigmoid(t); },
+       [](double v) { return std::min(std::max(v + 3, 0.0), 6.0) / 6; }, false},
+  };
+  for (const Case& c : cases) {
+    INFO(c.name);
+    for (std::int64_t n = 0; n <= 67; ++n) {
+      std::vector<float> v(static_cast<std::size_t>(n));
+      for (std::int64_t i = 0; i < n; ++i)
+        v[static_cast<std::size_t>(i)] = c.positive ? 0.01f + 0.37f * static_cast<float>(i)
+                                                    : -8.0f + 0.25f * static_cast<float>(i);
+      const Tensor<float> y = c.op(Tensor<float>::from_vector(v, {n}));
+      REQUIRE(y.numel() == n);
+      for (std::int64_t i = 0; i < n; ++i) {
+        const float xi = v[static_cast<std::size_t>(i)];
+        const double want = c.exact(static_cast<double>(xi));
+        CHECK(std::abs(y.data()[i] - want) <= 4e-7 * std::max(1.0, std::abs(want)));
+        // Alone (a tail of one element) it is the same float.
+        CHECK(c.op(Tensor<float>::from_vector({xi}, {1})).data()[0] == y.data()[i]);
+      }
+    }
+  }
+}

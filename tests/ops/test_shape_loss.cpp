@@ -11,6 +11,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 using Catch::Matchers::Contains;
@@ -93,6 +94,49 @@ TEST_CASE("softmax and log_softmax: values and gradcheck", "[ops][softmax][gradc
         frost::gradcheck([dim](const Inputs& in) { return frost::log_softmax(in[0], dim); }, {y}));
     REQUIRE(frost::gradcheck([dim](const Inputs& in) { return frost::softmax(in[0], dim); }, {y}));
   }
+}
+
+TEST_CASE("float softmax, log_softmax and cross_entropy rows on xsimd: every row length",
+          "[ops][softmax][simd]") {
+  for (std::int64_t n = 1; n <= 67; ++n) {
+    INFO("row length " << n);
+    std::vector<float> v(static_cast<std::size_t>(2 * n));
+    for (std::int64_t i = 0; i < 2 * n; ++i)  // row 1 is row 0 + 80: the shift must cancel
+      v[static_cast<std::size_t>(i)] =
+          -6.0f + 0.37f * static_cast<float>(i % n) + (i >= n ? 80.0f : 0.0f);
+    const auto x = Tensor<float>::from_vector(v, {2, n});
+    const auto sm = frost::softmax(x);
+    const auto ls = frost::log_softmax(x);
+    for (std::int64_t r = 0; r < 2; ++r) {
+      const float* row = v.data() + r * n;
+      double sum = 0, largest = 1;
+      for (std::int64_t j = 0; j < n; ++j) {
+        sum += std::exp(static_cast<double>(row[j]) - 80.0 * r);
+        largest = std::max(largest, std::abs(static_cast<double>(row[j])));
+      }
+      // x - lse is a float difference of numbers near |x|: a few of their ULPs is all a float
+      // softmax can promise (and relative to the probability after exp).
+      const double tol = 8 * std::numeric_limits<float>::epsilon() * largest;
+      for (std::int64_t j = 0; j < n; ++j) {
+        const double want_log = static_cast<double>(row[j]) - 80.0 * r - std::log(sum);
+        CHECK(std::abs(ls.data()[r * n + j] - want_log) <= tol);
+        CHECK(std::abs(sm.data()[r * n + j] - std::exp(want_log)) <= tol * std::exp(want_log));
+      }
+    }
+    // cross_entropy's gradient is softmax - one_hot (mean over 2 rows: halved).
+    auto logits = x.clone().requires_grad_();
+    const auto targets = Tensor<std::int32_t>::from_vector({0, std::int32_t(n - 1)}, {2});
+    frost::cross_entropy(logits, targets).backward();
+    for (std::int64_t j = 0; j < n; ++j) {
+      const double want = (sm.data()[j] - (j == 0 ? 1.0 : 0.0)) / 2;
+      CHECK(std::abs(logits.grad().data()[j] - want) <= 1e-6);
+    }
+  }
+  // -inf logits take no probability; +inf dominates.
+  const float inf = std::numeric_limits<float>::infinity();
+  const auto masked = frost::softmax(Tensor<float>::from_vector({-inf, 0.0f, -inf, 0.0f}, {4}));
+  REQUIRE(masked.data()[0] == 0.0f);
+  REQUIRE(masked.data()[1] == 0.5f);
 }
 
 TEST_CASE("cross_entropy against hand-computed numbers", "[ops][loss]") {

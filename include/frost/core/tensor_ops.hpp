@@ -13,10 +13,14 @@
 // Big ranges are split over the frost thread pool. `fn` is a template parameter: no per-element
 // indirect calls.
 
+#include "frost/core/simd.hpp"
+
 #include <algorithm>
 #include <array>
+#include <concepts>
 #include <cstdint>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -66,9 +70,35 @@ inline void coalesce_dims(Shape& shape, std::array<Shape, N>& strides) {
   strides = std::move(new_strides);
 }
 
+// A one-input float function with an xsimd form `fn.batch(xsimd::batch<T>)` (transcendental
+// activations: exp, log, sigmoid, tanh, ...). The dense loop runs it on whole batches of the
+// architecture the user compiles for, and the tail as one batch padded with zeros, so every
+// element goes through the same instructions: its result does not depend on where it sits.
+template <class Fn, class T>
+concept SimdUnaryFn = std::is_floating_point_v<T> && requires(const Fn& f, xsimd::batch<T> b) {
+  { f.batch(b) } -> std::same_as<xsimd::batch<T>>;
+};
+
 template <class R, class Fn, class Ptrs, std::size_t... I>
 inline void dense_loop(R* out, const Ptrs& in, std::int64_t lo, std::int64_t hi, Fn& fn,
                        std::index_sequence<I...>) {
+  if constexpr (sizeof...(I) == 1) {
+    using T = std::remove_cv_t<std::remove_pointer_t<std::tuple_element_t<0, Ptrs>>>;
+    if constexpr (std::is_same_v<T, R> && SimdUnaryFn<Fn, T>) {
+      using B = xsimd::batch<T>;
+      constexpr std::int64_t w = static_cast<std::int64_t>(B::size);
+      const T* x = std::get<0>(in);
+      std::int64_t i = lo;
+      for (; i + w <= hi; i += w) fn.batch(B::load_unaligned(x + i)).store_unaligned(out + i);
+      if (i < hi) {
+        alignas(64) T buf[B::size] = {};
+        std::copy(x + i, x + hi, buf);
+        fn.batch(B::load_aligned(buf)).store_aligned(buf);
+        std::copy(buf, buf + (hi - i), out + i);
+      }
+      return;
+    }
+  }
   for (std::int64_t i = lo; i < hi; ++i) out[i] = static_cast<R>(fn(std::get<I>(in)[i]...));
 }
 

@@ -8,6 +8,8 @@
 #include <cmath>
 #include <vector>
 
+#include "frost/core/simd.hpp"
+
 #include "frost/core/tensor.hpp"
 
 namespace frost {
@@ -27,6 +29,51 @@ inline Tensor<T> unary_activation(const char* name, const Tensor<T>& x, Forward 
                      });
   return scope.finish(name, {&x}, y, attributes);
 }
+
+// Forward rules with an xsimd form (core/tensor_ops.hpp runs `batch` on every element of a
+// dense float or double tensor; operator() is the same rule one element at a time). xsimd's exp
+// and tanh are within a few ULP of std::exp / std::tanh; hardswish and hardsigmoid are the same
+// IEEE operations in both forms, so bit-identical.
+struct SigmoidFn {
+  template <class T>
+  T operator()(T v) const {
+    return T(1) / (T(1) + std::exp(-v));
+  }
+  template <class B>
+  B batch(B v) const {
+    return B(1) / (B(1) + xsimd::exp(-v));
+  }
+};
+struct TanhFn {
+  template <class T>
+  T operator()(T v) const {
+    return std::tanh(v);
+  }
+  template <class B>
+  B batch(B v) const {
+    return xsimd::tanh(v);
+  }
+};
+struct HardswishFn {
+  template <class T>
+  T operator()(T v) const {
+    return v * std::min(std::max(v + T(3), T(0)), T(6)) / T(6);
+  }
+  template <class B>
+  B batch(B v) const {
+    return v * xsimd::min(xsimd::max(v + B(3), B(0)), B(6)) / B(6);
+  }
+};
+struct HardsigmoidFn {
+  template <class T>
+  T operator()(T v) const {
+    return std::min(std::max(v + T(3), T(0)), T(6)) / T(6);
+  }
+  template <class B>
+  B batch(B v) const {
+    return xsimd::min(xsimd::max(v + B(3), B(0)), B(6)) / B(6);
+  }
+};
 
 }  // namespace detail
 
@@ -56,31 +103,30 @@ inline Tensor<T> leaky_relu(const Tensor<T>& x, std::type_identity_t<T> negative
 
 template <FloatElement T>
 inline Tensor<T> sigmoid(const Tensor<T>& x) {
-  return detail::unary_activation(
-      "sigmoid", x, [](T v) { return T(1) / (T(1) + std::exp(-v)); },
-      [](T g, T, T y) { return g * y * (T(1) - y); });
+  return detail::unary_activation("sigmoid", x, detail::SigmoidFn{},
+                                  [](T g, T, T y) { return g * y * (T(1) - y); });
 }
 
 template <FloatElement T>
 inline Tensor<T> tanh(const Tensor<T>& x) {
-  return detail::unary_activation(
-      "tanh", x, [](T v) { return std::tanh(v); }, [](T g, T, T y) { return g * (T(1) - y * y); });
+  return detail::unary_activation("tanh", x, detail::TanhFn{},
+                                  [](T g, T, T y) { return g * (T(1) - y * y); });
 }
 
 // x * relu6(x + 3) / 6
 template <FloatElement T>
 inline Tensor<T> hardswish(const Tensor<T>& x) {
-  return detail::unary_activation(
-      "hardswish", x, [](T v) { return v * std::min(std::max(v + T(3), T(0)), T(6)) / T(6); },
-      [](T g, T v, T) { return v < T(-3) ? T(0) : (v <= T(3) ? g * (v / T(3) + T(0.5)) : g); });
+  return detail::unary_activation("hardswish", x, detail::HardswishFn{}, [](T g, T v, T) {
+    return v < T(-3) ? T(0) : (v <= T(3) ? g * (v / T(3) + T(0.5)) : g);
+  });
 }
 
 // relu6(x + 3) / 6
 template <FloatElement T>
 inline Tensor<T> hardsigmoid(const Tensor<T>& x) {
-  return detail::unary_activation(
-      "hardsigmoid", x, [](T v) { return std::min(std::max(v + T(3), T(0)), T(6)) / T(6); },
-      [](T g, T v, T) { return (v > T(-3) && v < T(3)) ? g / T(6) : T(0); });
+  return detail::unary_activation("hardsigmoid", x, detail::HardsigmoidFn{}, [](T g, T v, T) {
+    return (v > T(-3) && v < T(3)) ? g / T(6) : T(0);
+  });
 }
 
 }  // namespace frost

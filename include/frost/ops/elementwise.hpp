@@ -11,6 +11,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "frost/core/simd.hpp"
+
 #include "frost/core/tensor.hpp"
 
 namespace frost {
@@ -275,11 +277,34 @@ inline Tensor<T> operator-(const Tensor<T>& a) {
   return neg(a);
 }
 
+namespace detail {
+// exp and log on xsimd batches (core/tensor_ops.hpp), within a few ULP of std::exp / std::log.
+struct ExpFn {
+  template <class T>
+  T operator()(T x) const {
+    return std::exp(x);
+  }
+  template <class B>
+  B batch(B x) const {
+    return xsimd::exp(x);
+  }
+};
+struct LogFn {
+  template <class T>
+  T operator()(T x) const {
+    return std::log(x);
+  }
+  template <class B>
+  B batch(B x) const {
+    return xsimd::log(x);
+  }
+};
+}  // namespace detail
+
 template <FloatElement T>
 inline Tensor<T> exp(const Tensor<T>& a) {
   const autograd::OpScope scope;
-  Tensor<T> out = detail::elementwise<T>(
-      "exp", [](T x) { return std::exp(x); }, a);
+  Tensor<T> out = detail::elementwise<T>("exp", detail::ExpFn{}, a);
   if (autograd::should_record(a))
     autograd::record("exp", out, {a}, [y = out.detach()](const Tensor<T>& g) {
       return Grads<T>{detail::elementwise<T>(
@@ -291,8 +316,7 @@ inline Tensor<T> exp(const Tensor<T>& a) {
 template <FloatElement T>
 inline Tensor<T> log(const Tensor<T>& a) {
   const autograd::OpScope scope;
-  Tensor<T> out = detail::elementwise<T>(
-      "log", [](T x) { return std::log(x); }, a);
+  Tensor<T> out = detail::elementwise<T>("log", detail::LogFn{}, a);
   if (autograd::should_record(a))
     autograd::record("log", out, {a}, [x_saved = a.detach()](const Tensor<T>& g) {
       return Grads<T>{detail::elementwise<T>(

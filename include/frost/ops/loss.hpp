@@ -96,7 +96,8 @@ inline Tensor<T> cross_entropy(const Tensor<T>& logits, const Tensor<std::int32_
             if (reduction == Reduction::mean) w /= static_cast<T>(count);
             const T* row = x.data() + i * classes;
             const T l = lse[static_cast<std::size_t>(i)];
-            for (std::int64_t j = 0; j < classes; ++j) o[j] = w * (std::exp(row[j] - l) - uniform);
+            detail::row_exp_shifted(row, l, o, classes);  // softmax of the row
+            for (std::int64_t j = 0; j < classes; ++j) o[j] = w * (o[j] - uniform);
             o[target] -= w * (T(1) - smooth);
           }
           return std::vector<Tensor<T>>{grad};

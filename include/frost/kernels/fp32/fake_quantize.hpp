@@ -26,7 +26,7 @@
 // dimensions before and after the channel axis into outer and inner). grad_x may alias grad_y.
 // The learnable (LSQ) backward also returns the gradients of scale and zero point, summed.
 
-#include <xsimd/xsimd.hpp>
+#include "frost/core/simd.hpp"
 
 #include <cmath>
 #include <cstddef>

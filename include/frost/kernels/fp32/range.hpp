@@ -21,7 +21,7 @@
 //     evaluated in double instead, so no value is mis-binned or turned into an undefined cast.
 //     The `abs` variants bin |x| over [0, hi].
 
-#include <xsimd/xsimd.hpp>
+#include "frost/core/simd.hpp"
 
 #include <algorithm>
 #include <cmath>
