@@ -42,9 +42,21 @@
 #include <frost/quant/report.hpp>
 #include <frost/quant/stat_assist.hpp>
 
+#include "../common/training.hpp"
+
 namespace nn = frost::nn;
 using frost::Tensor;
-using Clock = std::chrono::steady_clock;
+using frost_examples::Clock;
+using frost_examples::count_correct;
+using frost_examples::evaluate;
+using frost_examples::evaluate_int8;
+using frost_examples::first_images;
+using frost_examples::float_forward;
+using frost_examples::median_ms;
+using frost_examples::ProgressBar;
+using frost_examples::save_int8_model;
+using frost_examples::seconds_since;
+using frost_examples::write_text;
 
 namespace {
 
@@ -207,75 +219,6 @@ double one_cycle_lr(double peak, std::int64_t step, std::int64_t total) {
                 (s - warmup) / std::max(total - warmup - 1.0, 1.0));
 }
 
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-std::string format_duration(double seconds) {
-  const int s = static_cast<int>(std::lround(seconds));
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%d:%02d", s / 60, s % 60);
-  return buf;
-}
-
-// One line, rewritten with '\r': [#####.....] step/total loss acc images/s ETA.
-class ProgressBar {
- public:
-  ProgressBar(int epoch, std::int64_t total) : epoch_(epoch), total_(total), start_(Clock::now()) {}
-
-  void update(std::int64_t done, std::int64_t images, double loss, double accuracy,
-              bool force = false) {
-    const auto now = Clock::now();
-    if (!force && now - last_draw_ < std::chrono::milliseconds(100)) return;
-    last_draw_ = now;
-    const double elapsed = seconds_since(start_);
-    const double rate = elapsed > 0 ? static_cast<double>(images) / elapsed : 0.0;
-    const double eta =
-        done > 0 ? elapsed * static_cast<double>(total_ - done) / static_cast<double>(done) : 0.0;
-    constexpr int kWidth = 24;
-    const int filled = static_cast<int>(kWidth * done / std::max<std::int64_t>(total_, 1));
-    std::printf("\repoch %d [%s%s] %lld/%lld loss %.4f acc %.2f%% %.0f img/s ETA %s ", epoch_,
-                std::string(filled, '#').c_str(), std::string(kWidth - filled, '.').c_str(),
-                static_cast<long long>(done), static_cast<long long>(total_), loss, accuracy, rate,
-                format_duration(eta).c_str());
-    std::fflush(stdout);
-  }
-  double elapsed() const { return seconds_since(start_); }
-
- private:
-  int epoch_;
-  std::int64_t total_;
-  Clock::time_point start_, last_draw_{};
-};
-
-std::int64_t count_correct(const Tensor<float>& logits, const Tensor<std::int32_t>& labels) {
-  const Tensor<std::int32_t> predicted = frost::argmax(logits, 1);
-  std::int64_t correct = 0;
-  for (std::int64_t i = 0; i < labels.numel(); ++i)
-    correct += predicted.data()[i] == labels.data()[i];
-  return correct;
-}
-
-// Test accuracy in eval mode; a prepared model's observers do not see the test set.
-double evaluate(nn::Module& model, frost::data::DataLoader& loader) {
-  frost::NoGradGuard no_grad;
-  model.eval();
-  std::vector<std::pair<frost::quant::FakeQuantizeBase*, bool>> observers;
-  for (auto* fq : frost::quant::fake_quantizers(model)) {
-    observers.emplace_back(fq, fq->observer_enabled());
-    fq->enable_observer(false);
-  }
-  std::int64_t correct = 0, seen = 0;
-  for (const frost::data::Batch& batch : loader) {
-    correct += count_correct(model(batch.images), batch.labels);
-    seen += batch.size();
-  }
-  for (auto& [fq, on] : observers) fq->enable_observer(on);
-  model.train();
-  return 100.0 * static_cast<double>(correct) /
-         static_cast<double>(std::max<std::int64_t>(seen, 1));
-}
-
 // Wall time per phase of a step, and per top-level module in the forward pass (via hooks).
 class StepProfiler {
  public:
@@ -355,45 +298,6 @@ struct Summary {
     return j + "}\n";
   }
 };
-
-void write_text(const std::filesystem::path& path, const std::string& text) {
-  std::FILE* f = std::fopen(path.string().c_str(), "w");
-  if (f == nullptr || std::fwrite(text.data(), 1, text.size(), f) != text.size() ||
-      std::fclose(f) != 0)
-    throw frost::Error("fashion_mnist: cannot write '" + path.string() + "'");
-}
-
-// Median wall time of fn over repeated runs, in milliseconds, after a warm-up.
-template <class Fn>
-double median_ms(Fn&& fn, int runs = 200) {
-  for (int i = 0; i < 20; ++i) fn();
-  std::vector<double> times;
-  for (int i = 0; i < runs; ++i) {
-    const auto t0 = Clock::now();
-    fn();
-    times.push_back(1e3 * seconds_since(t0));
-  }
-  std::nth_element(times.begin(), times.begin() + runs / 2, times.end());
-  return times[static_cast<std::size_t>(runs / 2)];
-}
-
-void float_forward(nn::Module& model, const Tensor<float>& x) {
-  frost::NoGradGuard no_grad;
-  const bool training = model.is_training();
-  model.eval();
-  model(x);
-  model.train(training);
-}
-
-double evaluate_int8(const frost::engine::Int8Model& model, frost::data::DataLoader& loader) {
-  std::int64_t correct = 0, seen = 0;
-  for (const frost::data::Batch& batch : loader) {
-    correct += count_correct(model.forward(batch.images), batch.labels);
-    seen += batch.size();
-  }
-  return 100.0 * static_cast<double>(correct) /
-         static_cast<double>(std::max<std::int64_t>(seen, 1));
-}
 
 int run(const Args& args) {
   frost::set_num_threads(args.threads);
@@ -483,11 +387,7 @@ int run(const Args& args) {
   const std::int64_t steps_per_epoch = train_loader.num_batches();
   const bool qat = args.quantize == "qat";
   const int float_epochs = qat ? args.fp_epochs : args.epochs;
-  Tensor<float> example;
-  for (const frost::data::Batch& batch : test_loader) {
-    example = batch.images.narrow(0, 0, 1).clone();
-    break;
-  }
+  const Tensor<float> example = first_images(test_loader, 1);
   Summary summary;
   summary.quantize = args.quantize;
   summary.qconfig = args.qconfig;
@@ -512,12 +412,13 @@ int run(const Args& args) {
                  100.0 * static_cast<double>(correct) / static_cast<double>(images),
                  done == steps_per_epoch);
     }
+    bar.finish();
     const double train_seconds = bar.elapsed();
     (std::string_view(phase) == "qat" ? qat_seconds : float_seconds) += train_seconds;
     (std::string_view(phase) == "qat" ? qat_images : float_images) += images;
     const double accuracy = evaluate(*model, test_loader);
-    std::printf("\nepoch %d (%s): test accuracy %.2f%% (train %.1f s, %.0f images/s)\n", epoch,
-                phase, accuracy, train_seconds, static_cast<double>(images) / train_seconds);
+    std::printf("epoch %d (%s): test accuracy %.2f%% (train %.1f s, %.0f images/s)\n", epoch, phase,
+                accuracy, train_seconds, static_cast<double>(images) / train_seconds);
     std::fflush(stdout);
     return accuracy;
   };
@@ -590,20 +491,9 @@ int run(const Args& args) {
                         "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
     summary.int8_accuracy = evaluate_int8(int8, test_loader);
     summary.int8_latency_ms = median_ms([&] { int8.forward(example); });
-    const std::filesystem::path int8_path = args.save_int8.value_or(
-        std::filesystem::temp_directory_path() / "fashion_mnist_int8.frost");
-    frost::engine::save(int8, int8_path);
-    summary.int8_model_bytes = static_cast<std::int64_t>(std::filesystem::file_size(int8_path));
-    if (!args.save_int8)
-      std::filesystem::remove(int8_path);
-    else
-      std::printf("saved INT8 model %s\n", int8_path.string().c_str());
+    summary.int8_model_bytes = save_int8_model(int8, args.save_int8, "fashion_mnist_int8.frost");
 
-    Tensor<float> report_batch;
-    for (const frost::data::Batch& batch : test_loader) {
-      report_batch = batch.images.narrow(0, 0, std::min<std::int64_t>(256, batch.size())).clone();
-      break;
-    }
+    const Tensor<float> report_batch = first_images(test_loader, 256);
     const auto report = frost::quant::quantization_report(*model, int8, report_batch);
     std::printf(
         "per-layer quantization report (SQNR of INT8 against float, 256 test images), "

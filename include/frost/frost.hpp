@@ -93,3 +93,14 @@
 // engine: the INT8 model and its file
 #include "frost/engine/int8_model.hpp"
 #include "frost/engine/serialize.hpp"
+
+// models: FrostNet and the reference networks
+#include "frost/models/alexnet.hpp"
+#include "frost/models/complexity.hpp"
+#include "frost/models/frostnet.hpp"
+#include "frost/models/frostnet_config.hpp"
+#include "frost/models/mobilenet_v2.hpp"
+#include "frost/models/mobilenet_v3.hpp"
+#include "frost/models/resnet.hpp"
+#include "frost/models/shufflenet_v2.hpp"
+#include "frost/models/vgg.hpp"

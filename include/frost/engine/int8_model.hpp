@@ -7,9 +7,11 @@
 // The model is a list of ops over values. A value is a u8 tensor with one scale and zero point;
 // 4-D values ([N, C, H, W] in the float model) are stored NHWC, 2-D ones [N, C] row-major. The
 // batch size is free at run time; the other sizes are those the model was traced with.
-// Weights are kept unpacked (what a model file stores) and packed once for the CPU the model
-// runs on (pack(), called by convert and by engine::load). Every call allocates its own
-// activations, so one model may run from several threads at once.
+// Shape ops that only move channels (a split, a channel shuffle) are channel_gather ops: u8 codes
+// copied from one channel to another, no requantization. Weights are kept unpacked (what a model
+// file stores) and packed once for the CPU the model runs on (pack(), called by convert and by
+// engine::load). Every call allocates its own activations, so one model may run from several
+// threads at once.
 
 #include <algorithm>
 #include <cmath>
@@ -56,6 +58,7 @@ enum class OpKind {
   global_avg_pool,  // [N, C, H, W] -> [N, C] (or [N, C, 1, 1])
   lookup_table,     // any element-wise function of one input, as 256 entries
   flatten,          // [N, C, H, W] -> [N, C*H*W] in the float model's (NCHW) order
+  channel_gather,   // output channel c = input channel channels[c]: a split, a channel shuffle
   float_module,     // a module kept in float: dequantize, run it, quantize
 };
 
@@ -83,6 +86,8 @@ inline std::string_view op_kind_name(OpKind k) {
       return "lookup_table";
     case OpKind::flatten:
       return "flatten";
+    case OpKind::channel_gather:
+      return "channel_gather";
     case OpKind::float_module:
       return "float_module";
   }
@@ -133,6 +138,10 @@ struct Op {
   bool ceil_mode = false;
   // lookup_table
   kernels::LookupTable table{};
+  // channel_gather: the input channel of every output channel. The codes are copied (input and
+  // output share their scale and zero point), so a split (chunk / narrow / slice of channels) or a
+  // channel shuffle (reshape + transpose + reshape) costs no requantization.
+  std::vector<std::int32_t> channels;
   // float_module
   std::shared_ptr<nn::Module> module;
 
@@ -263,7 +272,8 @@ class Int8Model {
     for (const Op& op : ops)
       n += static_cast<std::int64_t>(op.weights.size() + 4 * op.bias.size() +
                                      4 * op.weight_scales.size()) +
-           (op.kind == OpKind::lookup_table ? 256 : 0);
+           (op.kind == OpKind::lookup_table ? 256 : 0) +
+           static_cast<std::int64_t>(4 * op.channels.size());
     return n;
   }
 
@@ -284,7 +294,7 @@ class Int8Model {
       const float sw =
           op.weight_scales[op.weight_scales.size() == 1 ? 0 : static_cast<std::size_t>(c)];
       op.requantization_scales[static_cast<std::size_t>(c)] =
-          in.quantization.scale * sw / out.quantization.scale;
+          kernels::requantization_scale(in.quantization.scale, sw, out.quantization.scale);
     }
     const std::int32_t zp = in.quantization.zero_point;
     op.packed.clear();
@@ -513,6 +523,18 @@ class Int8Model {
           dst = in(0);
         return;
       }
+      case OpKind::channel_gather: {
+        const Value& iv = value(op.inputs[0]);
+        const std::int64_t cin = iv.channels(), cout = out_value.channels();
+        FROST_CHECK(static_cast<std::int64_t>(op.channels.size()) == cout, "channel_gather",
+                    op.channels.size(), " channel indices for ", cout, " output channels");
+        for (std::int32_t c : op.channels)
+          FROST_CHECK(c >= 0 && c < cin, "channel_gather", "channel ", c, " of an input with ", cin,
+                      " channels");
+        gather_channels_nhwc_u8(static_cast<std::size_t>(batch * iv.height() * iv.width()), cin,
+                                op.channels, in(0).data(), alloc(op.output).data());
+        return;
+      }
       case OpKind::float_module: {
         FROST_CHECK(op.module != nullptr, "float_module", "no module");
         const Value& iv = value(op.inputs[0]);
@@ -529,6 +551,33 @@ class Int8Model {
         return;
       }
     }
+  }
+
+  // dst[p][c] = src[p][channels[c]] for every pixel p (NHWC, or [N, C] rows); runs of
+  // consecutive channels (a split) are copied whole.
+  static void gather_channels_nhwc_u8(std::size_t pixels, std::int64_t in_channels,
+                                      const std::vector<std::int32_t>& channels,
+                                      const std::uint8_t* src, std::uint8_t* dst) {
+    struct Run {
+      std::size_t from, to, length;
+    };
+    std::vector<Run> runs;
+    for (std::size_t c = 0; c < channels.size(); ++c) {
+      const auto from = static_cast<std::size_t>(channels[c]);
+      if (!runs.empty() && runs.back().from + runs.back().length == from)
+        ++runs.back().length;
+      else
+        runs.push_back({from, c, 1});
+    }
+    const auto cin = static_cast<std::size_t>(in_channels);
+    const std::size_t cout = channels.size();
+    kernels::elementwise::parallel_elements(pixels, [&](std::size_t p0, std::size_t n) {
+      for (std::size_t p = p0; p < p0 + n; ++p) {
+        const std::uint8_t* s = src + p * cin;
+        std::uint8_t* d = dst + p * cout;
+        for (const Run& r : runs) std::copy_n(s + r.from, r.length, d + r.to);
+      }
+    });
   }
 
   kernels::Isa packed_isa_ = kernels::Isa::scalar;

@@ -17,6 +17,7 @@
 //   "op<i>.bias"           I32 [O]                      conv2d, linear
 //   "op<i>.weight_scales"  F32 [O] or [1]               conv2d, linear
 //   "op<i>.table"          U8  [256]                    lookup_table
+//   "op<i>.channels"       I32 [C_out]                  channel_gather (input channel of each)
 // Every float is a tensor because frost's JSON has integers only; so all of them round-trip
 // bit for bit, and a loaded model computes exactly what the saved one did. The graph:
 //   {"input": 0, "output": 5, "input_shape": [3, 32, 32], "class_names": ["cat", ...],
@@ -384,6 +385,22 @@ inline void check_op(const Int8Model& m, std::size_t index,
                   "output scale / zero point ", out.quantization.scale, " / ",
                   out.quantization.zero_point, " differ from the input's ", in.quantization.scale,
                   " / ", in.quantization.zero_point, " (flatten copies codes)");
+      return;
+    }
+    case OpKind::channel_gather: {
+      const Value& in = input(0);
+      Shape expected{static_cast<std::int64_t>(op.channels.size())};
+      if (in.spatial()) expected.insert(expected.end(), {in.height(), in.width()});
+      check_shape_is(out, expected, kind,
+                     frost::detail::concat_message("gathering ", op.channels.size(),
+                                                   " channels of ", shape_str(in.shape)));
+      for (std::int32_t c : op.channels)
+        FROST_CHECK(c >= 0 && c < in.channels(), kind, "channel ", c, " of an input with ",
+                    in.channels(), " channels");
+      FROST_CHECK(same_quantization(in.quantization, out.quantization), kind,
+                  "output scale / zero point ", out.quantization.scale, " / ",
+                  out.quantization.zero_point, " differ from the input's ", in.quantization.scale,
+                  " / ", in.quantization.zero_point, " (channel_gather copies codes)");
       return;
     }
     case OpKind::float_module:
@@ -768,6 +785,9 @@ class GraphReader {
              op.table.size());
       std::copy(t.bytes.begin(), t.bytes.end(), op.table.begin());
     }
+    if (op.kind == OpKind::channel_gather)
+      op.channels =
+          elements<std::int32_t>(tensor(prefix + "channels", io::SafetensorsDType::kI32, 1, at));
     weight_shapes_.push_back(std::move(weight_shape));
     return op;
   }
@@ -903,6 +923,11 @@ inline void save(const Int8Model& model, const std::filesystem::path& path) {
                          io::SafetensorsDType::kU8,
                          {static_cast<std::int64_t>(op.table.size())},
                          detail::element_bytes(op.table.data(), op.table.size())});
+    if (op.kind == OpKind::channel_gather)
+      tensors.push_back({prefix + "channels",
+                         io::SafetensorsDType::kI32,
+                         {static_cast<std::int64_t>(op.channels.size())},
+                         detail::element_bytes(op.channels.data(), op.channels.size())});
   }
   const std::map<std::string, std::string> metadata = {
       {"format", std::string(kInt8ModelFormat)},

@@ -29,6 +29,12 @@ struct OutputQuantization {
   std::uint8_t output_max = 255;
 };
 
+// The scale of the requantization: s_in * s_w / s_out in two float operations, in this order
+// (the fake-quantized model's exact eval path, quant/int8_simulation.hpp, uses the same).
+inline float requantization_scale(float input_scale, float weight_scale, float output_scale) {
+  return input_scale * weight_scale / output_scale;
+}
+
 inline std::uint8_t requantize(std::int32_t acc, float scale, const OutputQuantization& out) {
   float y = static_cast<float>(acc) * scale;
   y = std::max(y, static_cast<float>(static_cast<std::int32_t>(out.output_min) - out.zero_point));

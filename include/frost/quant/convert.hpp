@@ -13,6 +13,11 @@
 //     division and rounding), BN folded from the running statistics, int32 bias with scale
 //     s_in * s_w[c], a ReLU / ReLU6 that follows fused into the requantization;
 //   - add, mul, cat, pools: the INT8 element-wise kernels with the parameters of both sides;
+//   - shape ops that only move channels (slice / narrow / chunk / split of channels, and the
+//     channel shuffle reshape [N, C, H, W] -> [N, g, C/g, H, W], transpose, reshape back, any
+//     such chain): followed symbolically as a map from channels to the channels of a value, and
+//     run, where an op reads the result, as one channel_gather (codes copied, no requantization;
+//     a chain that gives the channels back in order costs nothing);
 //   - any element-wise function of one input (sigmoid, hard-swish, x + 3, ...): a 256-entry
 //     table computed by running the float op itself on the 256 dequantized codes;
 //   - modules kept in float run in float between a dequantize and a quantize.
@@ -160,6 +165,8 @@ class Converter {
       if (absorbed_.count(i)) continue;
       lower(i);
     }
+    if (views_.count(trace_.output()) != 0 && ids_.count(trace_.output()) == 0)
+      materialize(trace_.output(), trace_.ops().back());
     const auto found = ids_.find(trace_.output());
     FROST_CHECK(found != ids_.end(), "convert", "the model's output (value %", trace_.output(),
                 ") is not quantized");
@@ -188,9 +195,11 @@ class Converter {
     return id;
   }
 
-  std::int64_t input_of(const nn::TraceOp& op, std::size_t i) const {
+  std::int64_t input_of(const nn::TraceOp& op, std::size_t i) {
     FROST_CHECK(i < op.inputs.size() && op.inputs[i] >= 0, "convert", op.where(), " has no input ",
                 i);
+    if (views_.count(op.inputs[i]) != 0 && ids_.count(op.inputs[i]) == 0)
+      materialize(op.inputs[i], op);
     const auto found = ids_.find(op.inputs[i]);
     FROST_CHECK(found != ids_.end(), "convert", op.where(), " reads value %", op.inputs[i],
                 " which is not a quantized activation (a constant, a parameter used outside its "
@@ -334,13 +343,15 @@ class Converter {
     frost::detail::throw_error(
         "convert", op.where(),
         " has no INT8 implementation (the engine runs conv, linear, add, mul, cat, max/avg/global "
-        "pooling, flatten and element-wise functions of one input); keep its module in float "
+        "pooling, flatten, channel splits and shuffles, and element-wise functions of one input); "
+        "keep its module in float "
         "with QConfigMapping::set_module_name(\"",
         op.module_path, "\", std::nullopt)");
   }
 
   void lower_passthrough(const Step& s) {
     const nn::TraceOp& op = s.op;
+    if (is_channel_view_op(op) && lower_channel_view(op)) return;
     const std::int64_t in = input_of(op, 0);
     const kernels::QuantizationParams q = value(in).quantization;
     if (op.kind == "dropout" || op.kind == "clone") {
@@ -373,6 +384,170 @@ class Converter {
       return;
     }
     emit(engine::OpKind::flatten, op, {in}, new_value(op.output, q, op.index));
+  }
+
+  // ---- channel views ---------------------------------------------------------------------
+  // A trace value that is a selection / permutation of the channels of an engine value:
+  // `channels[k]` is the source channel at position k of the value's channel dimensions
+  // `dims` (row-major). The trace shape is [N, dims..., H, W] for a [C, H, W] source, [N,
+  // dims...] for a [C] one.
+  struct ChannelView {
+    std::int64_t source = -1;
+    std::vector<std::int64_t> dims;
+    std::vector<std::int32_t> channels;
+  };
+
+  // The channel dimensions of trace shape `shape` over engine value `src`; empty if the shape
+  // is not [N, dims..., H, W] (or [N, dims...]) with the source's H, W and `channels` in all.
+  static std::vector<std::int64_t> channel_dims(const Shape& shape, const engine::Value& src,
+                                                std::int64_t channels) {
+    const std::size_t tail = src.spatial() ? 2 : 0;
+    if (shape.size() < 2 + tail) return {};
+    if (src.spatial() &&
+        (shape[shape.size() - 2] != src.height() || shape[shape.size() - 1] != src.width()))
+      return {};
+    std::vector<std::int64_t> dims(shape.begin() + 1, shape.end() - static_cast<long>(tail));
+    std::int64_t n = 1;
+    for (auto d : dims) n *= d;
+    return n == channels ? dims : std::vector<std::int64_t>{};
+  }
+
+  bool is_channel_view_op(const nn::TraceOp& op) const {
+    if (op.inputs.empty() || op.inputs[0] < 0) return false;
+    if (op.kind == "permute" || op.kind == "slice") return true;
+    const bool from_view = views_.count(op.inputs[0]) != 0;
+    if (op.kind == "clone" || op.kind == "dropout") return from_view;
+    if (op.kind != "reshape") return false;
+    // A reshape that neither flattens nor keeps [N, C, H, W] / [N, C] (a channel split into
+    // groups), or one of a view.
+    const std::size_t rank = trace_.value(op.output).shape.size();
+    return from_view || (rank != 2 && rank != 4);
+  }
+
+  ChannelView view_of(const nn::TraceOp& op) {
+    const std::int64_t id = op.inputs[0];
+    const auto found = views_.find(id);
+    if (found != views_.end()) return found->second;
+    ChannelView v;
+    v.source = input_of(op, 0);
+    const engine::Value& src = value(v.source);
+    v.dims = {src.channels()};
+    v.channels.resize(static_cast<std::size_t>(src.channels()));
+    for (std::size_t c = 0; c < v.channels.size(); ++c)
+      v.channels[c] = static_cast<std::int32_t>(c);
+    return v;
+  }
+
+  [[noreturn]] void view_unsupported(const nn::TraceOp& op, const char* what) const {
+    frost::detail::throw_error("convert", op.where(), ": the INT8 engine moves channels only (",
+                               what, "), got ", shape_str(trace_.value(op.inputs[0]).shape), " to ",
+                               shape_str(trace_.value(op.output).shape),
+                               "; keep the module in float with QConfigMapping::set_module_name(\"",
+                               op.module_path, "\", std::nullopt)");
+  }
+
+  // `channels` of the view laid out with dims `dims`, re-read along `perm` (new dim i is old dim
+  // perm[i]) and a range per new dim: new index m reads old index perm^-1(m) * step + start.
+  static std::vector<std::int32_t> reindex(const std::vector<std::int32_t>& channels,
+                                           const std::vector<std::int64_t>& dims,
+                                           const std::vector<std::int64_t>& perm,
+                                           const std::vector<std::int64_t>& new_dims,
+                                           const std::vector<std::int64_t>& start,
+                                           const std::vector<std::int64_t>& step) {
+    const std::size_t k = dims.size();
+    std::vector<std::int64_t> old_stride(k, 1);
+    for (std::size_t d = k; d-- > 1;) old_stride[d - 1] = old_stride[d] * dims[d];
+    std::int64_t total = 1;
+    for (auto d : new_dims) total *= d;
+    std::vector<std::int32_t> out(static_cast<std::size_t>(total));
+    std::vector<std::int64_t> m(k, 0);
+    for (std::int64_t flat = 0; flat < total; ++flat) {
+      std::int64_t offset = 0;
+      for (std::size_t i = 0; i < k; ++i) {
+        const auto d = static_cast<std::size_t>(perm[i]);
+        offset += (start[d] + m[i] * step[d]) * old_stride[d];
+      }
+      out[static_cast<std::size_t>(flat)] = channels[static_cast<std::size_t>(offset)];
+      for (std::size_t i = k; i-- > 0;) {
+        if (++m[i] < new_dims[i]) break;
+        m[i] = 0;
+      }
+    }
+    return out;
+  }
+
+  // False for a reshape of a flat view ([N, C, H, W] or [N, C]) that is not a channel
+  // reshape (a flatten): the caller runs it on the materialized view.
+  bool lower_channel_view(const nn::TraceOp& op) {
+    ChannelView v = view_of(op);
+    const engine::Value& src = value(v.source);
+    const Shape& from = trace_.value(op.inputs[0]).shape;
+    const Shape& to = trace_.value(op.output).shape;
+    const std::size_t k = v.dims.size();
+    const std::size_t tail = src.spatial() ? 2 : 0;
+    if (from.empty() || to.empty() || from[0] != to[0]) view_unsupported(op, "the batch is kept");
+    std::vector<std::int64_t> identity(k), zeros(k, 0), ones(k, 1);
+    for (std::size_t i = 0; i < k; ++i) identity[i] = static_cast<std::int64_t>(i);
+    if (op.kind == "reshape") {
+      auto dims = channel_dims(to, src, static_cast<std::int64_t>(v.channels.size()));
+      if (dims.empty() && v.dims.size() == 1 && (to.size() == 2 || to.size() == 4)) return false;
+      if (dims.empty()) view_unsupported(op, "a reshape keeps H and W");
+      v.dims = std::move(dims);
+    } else if (op.kind == "permute") {
+      const auto order = int_attribute(op, "dims");
+      bool ok = order.size() == k + 1 + tail && order[0] == 0;
+      for (std::size_t d = k + 1; ok && d < order.size(); ++d)
+        ok = order[d] == static_cast<std::int64_t>(d);
+      std::vector<std::int64_t> perm(k), new_dims(k);
+      for (std::size_t i = 0; ok && i < k; ++i) {
+        perm[i] = order[i + 1] - 1;
+        ok = perm[i] >= 0 && perm[i] < static_cast<std::int64_t>(k);
+        if (ok) new_dims[i] = v.dims[static_cast<std::size_t>(perm[i])];
+      }
+      if (!ok) view_unsupported(op, "a permute of the channel dimensions, N, H and W in place");
+      v.channels = reindex(v.channels, v.dims, perm, new_dims, zeros, ones);
+      v.dims = std::move(new_dims);
+    } else if (op.kind == "slice") {
+      const auto dim = static_cast<std::int64_t>(op.attribute("dim")[0]);
+      const auto range = int_attribute(op, "range");
+      if (dim < 1 || dim > static_cast<std::int64_t>(k) || range.size() != 3)
+        view_unsupported(op, "a slice of channels");
+      const auto d = static_cast<std::size_t>(dim - 1);
+      std::vector<std::int64_t> start = zeros, step = ones, new_dims = v.dims;
+      start[d] = range[0];
+      step[d] = range[2];
+      new_dims[d] = to[static_cast<std::size_t>(dim)];
+      v.channels = reindex(v.channels, v.dims, identity, new_dims, start, step);
+      v.dims = std::move(new_dims);
+    }  // clone, dropout: the same view
+    views_[op.output] = std::move(v);
+    return true;
+  }
+
+  // The engine value of view `id`: its source when the view gives the channels back in order,
+  // else a channel_gather. `reader` names the op that needs it (in errors).
+  void materialize(std::int64_t id, const nn::TraceOp& reader) {
+    const ChannelView& v = views_.at(id);
+    const engine::Value& src = value(v.source);
+    if (v.dims.size() != 1)
+      frost::detail::throw_error(
+          "convert", reader.where(), " reads value %", id, " of shape ",
+          shape_str(trace_.value(id).shape),
+          ": the INT8 engine holds [N, C, H, W] and [N, C] tensors (reshape a channel view back)");
+    bool in_order = static_cast<std::int64_t>(v.channels.size()) == src.channels();
+    for (std::size_t c = 0; in_order && c < v.channels.size(); ++c)
+      in_order = v.channels[c] == static_cast<std::int32_t>(c);
+    if (in_order) {
+      ids_[id] = v.source;
+      return;
+    }
+    const std::int64_t producer = trace_.value(id).producer;
+    const nn::TraceOp& op = trace_.ops()[static_cast<std::size_t>(producer)];
+    const std::int64_t source = v.source;
+    std::vector<std::int32_t> channels = v.channels;
+    const std::int64_t out = new_value(id, src.quantization, producer);
+    auto& e = emit(engine::OpKind::channel_gather, op, {source}, out);
+    e.channels = std::move(channels);
   }
 
   void lower_float(const Step& s) {
@@ -443,8 +618,9 @@ class Converter {
   const nn::Trace& trace_;
   const std::vector<Step>& steps_;
   engine::Int8Model model_out_;
-  std::map<std::int64_t, std::int64_t> ids_;  // trace value -> engine value
-  std::set<std::size_t> absorbed_;            // activation steps fused into their producer
+  std::map<std::int64_t, std::int64_t> ids_;   // trace value -> engine value
+  std::set<std::size_t> absorbed_;             // activation steps fused into their producer
+  std::map<std::int64_t, ChannelView> views_;  // trace value -> channels of an engine value
 };
 
 }  // namespace detail

@@ -63,33 +63,4 @@ inline Tensor<float> int32_grid_bias(const Tensor<float>& bias, float input_scal
   });
 }
 
-// A QAT layer whose bias follows the INT8 grid in eval. prepare() tells it which fake quantizer
-// produces its input (the one whose scale is s_in); without one the bias stays float.
-class Int32BiasSimulation {
- public:
-  virtual ~Int32BiasSimulation() = default;
-  void set_input_fake_quant(std::shared_ptr<const FakeQuantizeBase> fq) {
-    input_fake_quant_ = std::move(fq);
-  }
-  const std::shared_ptr<const FakeQuantizeBase>& input_fake_quant() const {
-    return input_fake_quant_;
-  }
-
- protected:
-  // The bias this layer adds: on the grid in eval, when the input and the weight are
-  // fake-quantized (the INT8 model's case); `bias` otherwise.
-  Tensor<float> simulated_bias(const Tensor<float>& bias, bool training,
-                               const FakeQuantizeBase& weight_fake_quant) const {
-    if (training || !bias.defined() || !input_fake_quant_ ||
-        !input_fake_quant_->fake_quant_enabled() || !weight_fake_quant.fake_quant_enabled())
-      return bias;
-    const QParams in = input_fake_quant_->qparams();
-    if (in.per_channel()) return bias;
-    return int32_grid_bias(bias, in.scale[0], weight_fake_quant.qparams());
-  }
-
- private:
-  std::shared_ptr<const FakeQuantizeBase> input_fake_quant_;
-};
-
 }  // namespace frost::quant

@@ -21,7 +21,8 @@
 //   3. traces the result and plans every op: its output is fake-quantized (compute ops: conv,
 //      linear, add, mul, cat, pools, element-wise activations), fused into the activation after
 //      it (conv/linear/add followed only by ReLU or ReLU6, as the INT8 kernels fuse them), keeps
-//      its input's parameters (max pool, reshapes, dropout, a ReLU on quantized codes), or runs
+//      its input's parameters (max pool, reshapes, permutes and slices, dropout, a ReLU on
+//      quantized codes), or runs
 //      in float (modules whose QConfig is std::nullopt, ops the INT8 engine does not have); the
 //      model's input is fake-quantized, and so is every float value a quantized op reads;
 //   4. registers the activation fake quantizers as the child "activation_fake_quant" of the model
@@ -85,7 +86,8 @@ inline bool is_compute_kind(std::string_view k) {
 // Ops whose output keeps the input's parameters.
 inline bool is_passthrough_kind(std::string_view k) {
   return k == "max_pool2d" || k == "reshape" || k == "squeeze" || k == "unsqueeze" ||
-         k == "dropout" || k == "clone" || k == "relu" || k == "relu6";
+         k == "dropout" || k == "clone" || k == "relu" || k == "relu6" || k == "permute" ||
+         k == "slice";
 }
 inline bool is_activation_kind(std::string_view k) {
   return k == "relu" || k == "relu6";
@@ -405,8 +407,9 @@ inline std::shared_ptr<QuantRuntime> prepare_impl(const std::shared_ptr<nn::Modu
                                    (step.op.kind == "module" ? step.op.module_type : step.op.kind),
                                step.output_fake_quant);
   }
-  // Each QAT layer learns which fake quantizer gives its input's scale (the output of the step
-  // that produced it, through steps that keep their input's parameters), for its int32 bias.
+  // Each QAT layer learns which fake quantizers give its input's scale (the output of the step
+  // that produced it, through steps that keep their input's parameters) and its output's, so
+  // that in eval it computes what its INT8 op will (quant/int8_simulation.hpp).
   const auto input_fake_quant_of = [&](std::int64_t id) -> std::shared_ptr<FakeQuantizeBase> {
     while (id >= 0) {
       const nn::TraceValue& v = t.value(id);
@@ -422,8 +425,14 @@ inline std::shared_ptr<QuantRuntime> prepare_impl(const std::shared_ptr<nn::Modu
   for (const Step& step : steps) {
     const bool quantized_layer = step.role == StepRole::compute || step.role == StepRole::fused;
     if (!quantized_layer || step.op.kind != "module" || step.op.inputs.empty()) continue;
-    auto* layer = dynamic_cast<Int32BiasSimulation*>(const_cast<nn::Module*>(step.op.module));
-    if (layer != nullptr) layer->set_input_fake_quant(input_fake_quant_of(step.op.inputs[0]));
+    auto* layer = dynamic_cast<Int8Simulation*>(const_cast<nn::Module*>(step.op.module));
+    if (layer == nullptr) continue;
+    layer->set_input_fake_quant(input_fake_quant_of(step.op.inputs[0]));
+    // A fused layer's INT8 output takes the parameters of the activation after it.
+    const Step& carrier = step.role == StepRole::fused
+                              ? steps[static_cast<std::size_t>(t.consumers(step.op.output)[0])]
+                              : step;
+    layer->set_output_fake_quant(carrier.output_fake_quant);
   }
   model->register_module("activation_fake_quant", container);
   model->train(model->is_training());  // the new modules take the model's mode

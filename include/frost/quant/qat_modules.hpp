@@ -2,8 +2,9 @@
 // Quantization-aware versions of Conv2d, Linear and Conv2d + BatchNorm2d (PyTorch's
 // torch.ao.nn.qat.Conv2d / Linear and torch.ao.nn.intrinsic.qat.ConvBn2d). Each fake-quantizes
 // its weight with a child FakeQuantize "weight_fake_quant" before the float op. The bias stays
-// float in training; in eval it is snapped to the INT8 model's int32 grid s_in * s_w
-// (quant/int32_bias.hpp), once prepare() has told the layer its input's fake quantizer.
+// float in training. In eval, once prepare() has told the layer its input's and output's fake
+// quantizers, the layer computes exactly what its INT8 op will: integer accumulation, the int32
+// bias, the INT8 requantization (quant/int8_simulation.hpp).
 //
 // They *share* the tensors of the float modules they replace: the QAT module registers the very
 // Tensor handles of the float module's parameters and buffers, so an optimizer built on the
@@ -52,7 +53,7 @@
 #include "frost/ops/elementwise.hpp"
 #include "frost/ops/linear.hpp"
 #include "frost/quant/fake_quantize.hpp"
-#include "frost/quant/int32_bias.hpp"
+#include "frost/quant/int8_simulation.hpp"
 
 namespace frost::quant {
 
@@ -141,9 +142,18 @@ inline Tensor<T> conv_bn2d_approximate(const Tensor<T>& x, const Tensor<T>& weig
   return batch_norm2d(y, bn_weight, bn_bias, running_mean, running_var, batch_stats, momentum, eps);
 }
 
+namespace qat_detail {
+// The layer's convolution on integer codes (float or double), for the exact INT8 eval path.
+inline auto conv_of_codes(const nn::Conv2dOptions& o) {
+  return [o]<class T>(const Tensor<T>& xc, const Tensor<T>& wc) {
+    return conv2d(xc, wc, Tensor<T>(), o.stride, o.padding, o.dilation, o.groups);
+  };
+}
+}  // namespace qat_detail
+
 // ---- QatConv2d ------------------------------------------------------------------------------
 
-class QatConv2d : public nn::Module, public Int32BiasSimulation {
+class QatConv2d : public nn::Module, public Int8Simulation {
  public:
   QatConv2d(const std::shared_ptr<nn::Conv2d>& conv,
             std::shared_ptr<FakeQuantizeBase> weight_fake_quant)
@@ -164,6 +174,9 @@ class QatConv2d : public nn::Module, public Int32BiasSimulation {
     FROST_CHECK(x.dim() == 4 && x.size(1) == in_channels_, repr().c_str(), "expected input [N, ",
                 in_channels_, ", H, W], got ", shape_str(x.shape()));
     const Tensor<float> w = qat_detail::apply(*weight_fake_quant_, weight_);
+    if (exact_path_applies(is_training(), x, weight_, *weight_fake_quant_))
+      return exact_int8_forward(x, w, bias_, weight_fake_quant_->qparams(),
+                                qat_detail::conv_of_codes(options_));
     return conv2d(x, w, simulated_bias(bias_, is_training(), *weight_fake_quant_), options_.stride,
                   options_.padding, options_.dilation, options_.groups);
   }
@@ -198,7 +211,7 @@ class QatConv2d : public nn::Module, public Int32BiasSimulation {
 
 // ---- QatLinear ------------------------------------------------------------------------------
 
-class QatLinear : public nn::Module, public Int32BiasSimulation {
+class QatLinear : public nn::Module, public Int8Simulation {
  public:
   QatLinear(const std::shared_ptr<nn::Linear>& linear,
             std::shared_ptr<FakeQuantizeBase> weight_fake_quant)
@@ -217,6 +230,10 @@ class QatLinear : public nn::Module, public Int32BiasSimulation {
     FROST_CHECK(x.dim() >= 1 && x.shape().back() == in_features_, repr().c_str(),
                 "expected input [..., ", in_features_, "], got ", shape_str(x.shape()));
     const Tensor<float> w = qat_detail::apply(*weight_fake_quant_, weight_);
+    if (exact_path_applies(is_training(), x, weight_, *weight_fake_quant_))
+      return exact_int8_forward(
+          x, w, bias_, weight_fake_quant_->qparams(),
+          []<class T>(const Tensor<T>& xc, const Tensor<T>& wc) { return linear(xc, wc); });
     return linear(x, w, simulated_bias(bias_, is_training(), *weight_fake_quant_));
   }
 
@@ -262,7 +279,7 @@ class FoldedBatchNorm2d : public nn::Module {
   nn::BatchNorm2dOptions options_;
 };
 
-class QatConvBn2d : public nn::Module, public Int32BiasSimulation {
+class QatConvBn2d : public nn::Module, public Int8Simulation {
  public:
   QatConvBn2d(const std::shared_ptr<nn::Conv2d>& conv, const std::shared_ptr<nn::BatchNorm2d>& bn,
               std::shared_ptr<FakeQuantizeBase> weight_fake_quant)
@@ -359,6 +376,9 @@ class QatConvBn2d : public nn::Module, public Int32BiasSimulation {
         mul(qat_detail::apply(*weight_fake_quant_,
                               mul(weight_, s_used.reshape({out_channels_, 1, 1, 1}))),
             keep.reshape({out_channels_, 1, 1, 1}));
+    if (exact_path_applies(false, x, weight_, *weight_fake_quant_))
+      return exact_int8_forward(x, w, folded_bias(s), weight_fake_quant_->qparams(),
+                                qat_detail::conv_of_codes(options_));
     return conv2d(x, w, simulated_bias(folded_bias(s), false, *weight_fake_quant_), options_.stride,
                   options_.padding, options_.dilation, options_.groups);
   }
