@@ -170,8 +170,9 @@ Args parse_args(int argc, char** argv) {
     usage_error("--small-input must be auto, on or off");
   if (a.qconfig != "default" && a.qconfig != "qnnpack")
     usage_error("--qconfig must be default or qnnpack");
-  if (a.epochs < 1 || a.batch_size < 1 || a.max_train_batches < 0 || a.threads < 1 || !(a.width > 0) || !(a.lr > 0) ||
-      a.warmup_epochs < 0 || a.weight_decay < 0 || (a.qat_lr && !(*a.qat_lr > 0)))
+  if (a.epochs < 1 || a.batch_size < 1 || a.max_train_batches < 0 || a.threads < 1 ||
+      !(a.width > 0) || !(a.lr > 0) || a.warmup_epochs < 0 || a.weight_decay < 0 ||
+      (a.qat_lr && !(*a.qat_lr > 0)))
     usage_error(
         "--epochs, --batch-size, --threads, --width and --lr must be positive, "
         "--warmup-epochs and --weight-decay not negative");
