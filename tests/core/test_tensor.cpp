@@ -175,5 +175,30 @@ TEST_CASE("large storage is reused from the cache; limit 0 disables it", "[core]
   frost::set_storage_cache_limit(0);
   { auto t = Tensor<float>::empty({100000}); }
   REQUIRE(frost::storage_cache_bytes() == 0);
-  frost::set_storage_cache_limit(std::size_t(1) << 30);
+  frost::set_storage_cache_limit(frost::default_storage_cache_limit());
+}
+
+TEST_CASE("a full storage cache gives its oldest buffers back to make room for new sizes",
+          "[core][storage]") {
+  constexpr std::size_t kLimit = 1 << 20;  // 1 MiB: room for two of the 400 KB buffers
+  frost::set_storage_cache_limit(kLimit);
+  const float* newer = nullptr;
+  {
+    auto oldest = Tensor<float>::empty({100000});
+    auto old = Tensor<float>::empty({100000});
+    newer = old.data();
+  }  // `old` is freed first, `oldest` second: both cached
+  REQUIRE(frost::storage_cache_bytes() == 2 * 401408);
+  { auto other = Tensor<float>::empty({150000}); }  // 600 KB: evicts one 400 KB buffer
+  REQUIRE(frost::storage_cache_bytes() == 401408 + 602112);
+  {
+    auto again = Tensor<float>::empty({100000});  // the one left is the most recently freed
+    REQUIRE(frost::storage_cache_bytes() == 602112);
+    auto second = Tensor<float>::empty({100000});  // none left: a fresh buffer
+    REQUIRE(frost::storage_cache_bytes() == 602112);
+    REQUIRE(again.data() != newer);
+  }
+  { auto huge = Tensor<float>::empty({1 << 19}); }  // 2 MiB is over the limit: never cached
+  REQUIRE(frost::storage_cache_bytes() <= kLimit);
+  frost::set_storage_cache_limit(frost::default_storage_cache_limit());
 }

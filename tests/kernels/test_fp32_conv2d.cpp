@@ -197,16 +197,16 @@ TEST_CASE("fp32 conv2d: depthwise direct kernels", "[kernels][fp32][conv2d][dept
   check_conv2d<float>(g, true, 501);
 }
 
-TEST_CASE("fp32 conv2d: depthwise rows wide enough to be paired",
+TEST_CASE("fp32 conv2d: depthwise on wide planes, channel-block tails, large padding",
           "[kernels][fp32][conv2d][depthwise]") {
   const int threads = GENERATE(1, 2);
   ThreadCount tc(threads);
-  // Odd and even output heights (a last unpaired row), 3x3 and 5x5, no padding and same padding.
+  // Odd and even output heights and widths (the 2-row and 4-column tiles' remainders), 3x3 and
+  // 5x5, no padding and same padding.
   check_conv2d<float>(geometry(2, 3, 7, 40, 3, 3, 1, 1, 1, 3), true, 800);
   check_conv2d<float>(geometry(1, 2, 8, 37, 2, 3, 1, 0, 1, 2), false, 801);
   check_conv2d<float>(geometry(1, 2, 9, 36, 2, 5, 1, 2, 1, 2), true, 802);
   check_conv2d<float>(geometry(2, 2, 6, 33, 2, 5, 1, 0, 1, 2), true, 803);
-  // Forward pairs rows under a horizontal stride and dilation as well (column phases).
   Conv2dGeometry g = geometry(1, 2, 7, 70, 2, 3, 1, 1, 1, 2);
   g.stride_width = 2;
   check_conv2d<float>(g, true, 804);
@@ -215,6 +215,41 @@ TEST_CASE("fp32 conv2d: depthwise rows wide enough to be paired",
   g.padding_width = 4;
   check_conv2d<float>(g, true, 805);
   check_conv2d<double>(geometry(1, 2, 5, 34, 2, 5, 1, 2, 1, 2), true, 806);
+  // Channels in the vector lanes: one, a block less one, exactly one and two blocks (8 or 16
+  // lanes), a block plus one; planes smaller than the kernel's reach (4x4 under 5x5 padding 2).
+  std::uint64_t seed = 810;
+  for (std::int64_t c : {1, 7, 8, 15, 16, 17, 32, 33}) {
+    check_conv2d<float>(geometry(3, c, 4, 4, c, 5, 1, 2, 1, c), true, seed++);
+    check_conv2d<float>(geometry(2, c, 7, 5, c, 3, 2, 1, 1, c), false, seed++);
+    check_conv2d<double>(geometry(2, c, 6, 6, c, 3, 1, 1, 2, c), true, seed++);
+  }
+  // Padding past the kernel's extent: backward-input cannot be the flipped forward there.
+  check_conv2d<float>(geometry(2, 17, 5, 6, 17, 3, 1, 3, 1, 17), true, 850);
+  check_conv2d<float>(geometry(1, 9, 5, 5, 9, 1, 1, 1, 1, 9), true, 851);
+}
+
+TEST_CASE("fp32 conv2d: depthwise results do not depend on the thread count",
+          "[kernels][fp32][conv2d][depthwise]") {
+  const Conv2dGeometry g = geometry(19, 40, 9, 9, 40, 5, 2, 2, 1, 40);
+  const auto x = frost_test::random_values<float>(g.batch * 40 * 81, 860);
+  const auto w = frost_test::random_values<float>(g.weight_numel(), 861);
+  const auto go = frost_test::random_values<float>(g.batch * 40 * g.output_plane(), 862);
+  std::vector<std::vector<float>> results;
+  for (int threads : {1, 2, 3}) {
+    ThreadCount tc(threads);
+    std::vector<float> y(go.size()), gx(x.size()), gw(w.size()), gb(40);
+    frost::kernels::fp32::conv2d_forward(g, x.data(), w.data(), static_cast<const float*>(nullptr),
+                                         y.data());
+    frost::kernels::fp32::conv2d_backward_input(g, go.data(), w.data(), gx.data());
+    frost::kernels::fp32::conv2d_backward_weight(g, x.data(), go.data(), gw.data(), gb.data());
+    std::vector<float> all = y;
+    all.insert(all.end(), gx.begin(), gx.end());
+    all.insert(all.end(), gw.begin(), gw.end());
+    all.insert(all.end(), gb.begin(), gb.end());
+    results.push_back(all);
+  }
+  REQUIRE(results[0] == results[1]);
+  REQUIRE(results[0] == results[2]);
 }
 
 TEST_CASE("fp32 conv2d: depthwise with a channel multiplier takes the grouped GEMM path",
