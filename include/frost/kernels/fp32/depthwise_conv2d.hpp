@@ -183,12 +183,13 @@ inline void unpack_dense(const T* block, std::int64_t positions, int valid, T* p
     for (int l = 0; l < L; ++l) rows[l][p] = block[p * L + l];
 }
 
-// Dense [H * W][L] rows into the zero-padded block, and back (the padding dropped).
+// Dense [H * W][L] rows into the interior of the padded block, and back (the padding dropped).
+// pad_rows leaves the border alone: a task's scratch starts zeroed and, where pad_rows fills
+// it, nothing else writes to it, so the border stays zero from one image to the next.
 template <class T>
 inline void pad_rows(const ChannelBlocking<T>& b, const T* dense, T* padded) {
   constexpr std::int64_t L = ChannelBlocking<T>::L;
   const Conv2dGeometry& g = b.g;
-  std::fill(padded, padded + b.padded_size(), T(0));
   for (std::int64_t y = 0; y < g.input_height; ++y)
     std::copy_n(dense + y * g.input_width * L, g.input_width * L,
                 padded + ((y + g.padding_height) * b.padded_w + g.padding_width) * L);
