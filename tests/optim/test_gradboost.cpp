@@ -96,6 +96,82 @@ TEST_CASE("GradBoost noise: sign-aligned |Laplace| scaled by the decaying sensit
   }
 }
 
+TEST_CASE("GradBoost bias-corrected variant: plain averages, corrected on read",
+          "[optim][gradboost]") {
+  auto p = param({1.0f, 2.0f, 3.0f, 4.0f}, {2, 2});
+  QSGD opt({p}, {.lr = 0.1}, {.seed = 1, .bias_corrected = true});
+  const std::vector<double> g1 = {0.5, -2.0, 0.0, 1.0}, g2 = {1.0, -1.0, 0.25, -3.0};
+  set_grad(p, g1);
+  opt.step();
+  const auto& s = opt.boost_state(0, 0);
+  // Step 1 has no previous estimate: both averages take (1 - beta) |g1|.
+  require_close(values(s.exp_min), {0.05, 0.2, 0.0, 0.1});
+  require_close(values(s.exp_max), {0.05, 0.2, 0.0, 0.1});
+  set_grad(p, g2);
+  opt.step();
+  // Step 2 compares |g2| with the corrected step-1 estimate |g1|: 0.9 * 0.1 |g1| + 0.1 min / max.
+  require_close(values(s.exp_min), {0.045 + 0.05, 0.18 + 0.1, 0.0, 0.09 + 0.1});
+  require_close(values(s.exp_max), {0.045 + 0.1, 0.18 + 0.2, 0.025, 0.09 + 0.3});
+  // Warm-up: no noise, exactly SGD, as in the authors' arithmetic.
+  require_close(values(p), {1 - 0.1 * (0.5 + 1.0), 2 - 0.1 * (-2.0 - 1.0), 3 - 0.1 * 0.25,
+                            4 - 0.1 * (1.0 - 3.0)});
+}
+
+TEST_CASE("GradBoost bias-corrected variant: the boost follows the spread of |g|",
+          "[optim][gradboost]") {
+  const std::int64_t n = 40000;
+  const auto g = alternating(n);
+  const GradBoostOptions options{.clip_by = 0.0, .noise_decay = 0.5, .toss_coin = false, .seed = 7};
+
+  SECTION("constant |g|: no boost, where the authors' arithmetic boosts") {
+    for (const bool corrected : {false, true}) {
+      INFO("bias_corrected " << corrected);
+      auto p = Tensor<float>::zeros({n}).requires_grad_();
+      GradBoostOptions o = options;
+      o.bias_corrected = corrected;
+      QSGD opt({p}, {.lr = 1.0}, o);
+      set_grad(p, g);
+      opt.step();
+      opt.set_warmup(false);
+      const auto before = values(p);
+      set_grad(p, g);
+      opt.step();
+      const auto noise = recovered_noise(before, values(p), g);
+      const double largest =
+          std::abs(*std::max_element(noise.begin(), noise.end(),
+                                     [](double a, double b) { return std::abs(a) < std::abs(b); }));
+      if (corrected)
+        REQUIRE(largest < 1e-6);  // 0.1f * 10 may round above 1: a rounding-sized spread at most
+      else
+        REQUIRE(largest > 0.1);  // exp_max = 1, exp_min = 0: sensitivity 0.5
+    }
+  }
+  SECTION("|g| from 1 to 2: sensitivity (0.29 - 0.19) / 0.19 * 0.5") {
+    auto p = Tensor<float>::zeros({n}).requires_grad_();
+    GradBoostOptions o = options;
+    o.bias_corrected = true;
+    QSGD opt({p}, {.lr = 1.0}, o);
+    set_grad(p, g);
+    opt.step();  // exp_min = exp_max = 0.1
+    opt.set_warmup(false);
+    std::vector<double> g2 = g;
+    for (double& v : g2) v *= 2.0;
+    const auto before = values(p);
+    set_grad(p, g2);
+    opt.step();  // exp_min = 0.09 + 0.1 * min(1, 2), exp_max = 0.09 + 0.1 * max(1, 2)
+    const auto noise = recovered_noise(before, values(p), g2);
+    const double sensitivity = (0.29 - 0.19) / 0.19 * 0.5;
+    double mean = 0;
+    std::int64_t against_gradient = 0;
+    for (std::size_t i = 0; i < noise.size(); ++i) {
+      against_gradient += noise[i] * g2[i] < 0;
+      mean += std::abs(noise[i]) / sensitivity;
+    }
+    REQUIRE(against_gradient == 0);
+    REQUIRE(mean / n == Approx(1.0).margin(0.03));  // Exponential(1): mean 1, s.e. 0.005
+  }
+}
+
 TEST_CASE("GradBoost noise: coin toss and clipping", "[optim][gradboost]") {
   const std::int64_t n = 40000;
   const auto g = alternating(n);

@@ -169,14 +169,19 @@ MakeOptimizer make_plain(typename Opt::options_type options) {
 }
 
 template <class Q>
-MakeOptimizer make_boosted(typename Q::Options options) {
-  return [options](std::vector<ParamGroupSpec> groups, bool fresh) -> std::unique_ptr<Optimizer> {
+MakeOptimizer make_boosted(typename Q::Options options, bool bias_corrected = false) {
+  return [options, bias_corrected](std::vector<ParamGroupSpec> groups,
+                                   bool fresh) -> std::unique_ptr<Optimizer> {
     if (fresh)
       return std::make_unique<Q>(std::move(groups), typename Q::Options{},
                                  GradBoostOptions{.seed = 999});
     return std::make_unique<Q>(
         std::move(groups), options,
-        GradBoostOptions{.beta = 0.8, .clip_by = 1e-2, .noise_decay = 0.05, .seed = 1});
+        GradBoostOptions{.beta = 0.8,
+                         .clip_by = 1e-2,
+                         .noise_decay = 0.05,
+                         .seed = 1,
+                         .bias_corrected = bias_corrected});
   };
 }
 
@@ -230,6 +235,10 @@ TEST_CASE("Resuming from a checkpoint is bit-exact: GradBoost", "[optim][state_d
   SECTION("QSGD, checkpoint in warm-up, noise after it, restarted decay") {
     require_bit_exact_resume(make_boosted<QSGD>(QSGD::authors_defaults(0.05)),
                              boost_schedule<QSGD>(kBefore + 1, kBefore + 4));
+  }
+  SECTION("QSGD, bias-corrected averages (the flag travels in the state dict)") {
+    require_bit_exact_resume(make_boosted<QSGD>(QSGD::authors_defaults(0.05), true),
+                             boost_schedule<QSGD>(2));
   }
   SECTION("QRMSprop") {
     require_bit_exact_resume(make_boosted<QRMSprop>(QRMSprop::authors_defaults(1e-2)),

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -131,5 +132,79 @@ TEST_CASE("StatAssist: the ablations", "[quant][stat_assist]") {
     CHECK_FALSE(optimizer.warmup());
     CHECK(sa.quantization_started());
     CHECK_THROWS_WITH(sa.begin_qat(), Catch::Matchers::Contains("already begun"));
+  }
+}
+
+TEST_CASE("StatAssist resumes bit-exactly from a checkpoint in either phase",
+          "[quant][stat_assist][state_dict]") {
+  // The reference trains 4 epochs (2 float, 2 QAT) and keeps the model's, optimizer's and
+  // scheduler's state after every epoch; a resumed run builds everything afresh, resume_at(k),
+  // loads the epoch-k state and trains the rest: every parameter and buffer (BN statistics,
+  // observer ranges, fake-quantization parameters) must end with the same bits.
+  frost::Generator gen(9);
+  const Tensor<float> x = Tensor<float>::randn({8, 1, 6, 6}, gen);
+  Tensor<std::int32_t> labels = Tensor<std::int32_t>::empty({8});
+  for (std::int64_t i = 0; i < 8; ++i) labels.data()[i] = static_cast<std::int32_t>(i % 3);
+  const quant::StatAssistOptions options{.fp_epochs = 2, .qat_epochs = 2};
+
+  struct Checkpoint {
+    nn::StateDict model;
+    optim::OptimStateDict optimizer, scheduler;
+  };
+  const auto train = [&](int first_epoch, const Checkpoint* from,
+                         std::vector<Checkpoint>* checkpoints) {
+    auto model = tiny_model();
+    model->train();
+    optim::QSGD optimizer(model->parameters(), {.lr = 0.05, .momentum = 0.9}, {.seed = 1});
+    optim::WarmupCosineLR scheduler(optimizer, 1, 4);
+    quant::StatAssist sa(model, x.narrow(0, 0, 1).clone(), optimizer, &scheduler, options);
+    if (from != nullptr)
+      sa.resume_at(first_epoch, [&] {
+        model->load_state_dict(from->model);
+        optimizer.load_state_dict(from->optimizer);
+        scheduler.load_state_dict(from->scheduler);
+      });
+    sa.run(
+        [&](const quant::EpochContext&) {
+          for (int step = 0; step < 3; ++step) {
+            optimizer.zero_grad();
+            frost::cross_entropy((*model)(x), labels).backward();
+            optimizer.step();
+            scheduler.step();
+          }
+          if (checkpoints == nullptr) return;
+          // State dicts share storage with what they describe: a checkpoint copies.
+          Checkpoint c{{}, optimizer.state_dict(), scheduler.state_dict()};
+          for (const auto& [name, tensor] : model->state_dict())
+            c.model.insert(name, tensor.clone());
+          for (auto& [key, tensor] : c.optimizer.tensors) tensor = tensor.clone();
+          checkpoints->push_back(std::move(c));
+        },
+        first_epoch);
+    return model->state_dict();
+  };
+
+  std::vector<Checkpoint> checkpoints;
+  const nn::StateDict reference = train(0, nullptr, &checkpoints);
+  REQUIRE(checkpoints.size() == 4);
+  for (int k = 1; k <= 4; ++k) {
+    INFO("resumed after epoch " << k << (k < 2 ? " (float)" : k == 2 ? " (boundary)" : " (QAT)"));
+    const nn::StateDict resumed = train(k, &checkpoints[static_cast<std::size_t>(k - 1)], nullptr);
+    REQUIRE(resumed.size() == reference.size());
+    for (const auto& [name, tensor] : reference) {
+      INFO(name);
+      const Tensor<float>& other = resumed.at(name);
+      REQUIRE(other.shape() == tensor.shape());
+      REQUIRE(std::memcmp(other.data(), tensor.data(),
+                          static_cast<std::size_t>(tensor.numel()) * sizeof(float)) == 0);
+    }
+  }
+  SECTION("an epoch outside the schedule is refused") {
+    auto model = tiny_model();
+    optim::QSGD optimizer(model->parameters(), {.lr = 0.05}, {.seed = 1});
+    quant::StatAssist sa(model, x.narrow(0, 0, 1).clone(), optimizer, nullptr, options);
+    CHECK_THROWS_WITH(sa.resume_at(5, {}), Catch::Matchers::Contains("epoch 5 outside [0, 4]"));
+    CHECK_THROWS_WITH(sa.run([](const quant::EpochContext&) {}, -1),
+                      Catch::Matchers::Contains("first epoch -1"));
   }
 }

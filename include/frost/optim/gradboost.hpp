@@ -18,8 +18,18 @@
 //             * coin (a fresh 0/1 per element, when toss_coin) * sign(g), clamped to ±clip_by
 //     g += noise
 //
-// This is the authors' arithmetic, kept on purpose: the averages are divided by bc in place, so
-// exp_min stays 0 and exp_max never decreases.
+// This is the authors' arithmetic, kept on purpose as the default: the averages are divided by bc
+// in place, so exp_min stays 0 and exp_max never decreases (the sensitivity is then a running
+// maximum of |g|, not a spread). GradBoostOptions::bias_corrected = true is the corrected variant:
+// the stored averages are plain exponential averages, bias-corrected on read (as Adam's moments
+// are), and the min / max of a step compare |g| with the previous corrected estimate (|g| itself
+// on the first step, where there is none):
+//
+//   m = exp_min / (1 - beta^(t-1))  (a when t = 1);  exp_min = beta * exp_min + (1 - beta) * min(m,
+//   a) M = exp_max / (1 - beta^(t-1))  (a when t = 1);  exp_max = beta * exp_max + (1 - beta) *
+//   max(M, a) sensitivity = (exp_max - exp_min) / bc * (1 - noise_decay)^r
+//
+// so a gradient of constant magnitude gets no boost and the sensitivity follows the spread of |g|.
 //
 // Randomness: the noise of each (step, parameter, chunk of kNoiseChunk elements) comes from its
 // own Generator seeded from the optimizer's seed, so a run is bit-identical for any thread count.
@@ -61,7 +71,8 @@ struct GradBoostOptions {
   double noise_decay = 1e-2;  // noise shrinks by (1 - noise_decay) per step after warm-up
   bool toss_coin = true;      // boost a random half of the elements
   std::optional<std::uint64_t> seed =
-      std::nullopt;  // default: drawn from frost::default_generator()
+      std::nullopt;             // default: drawn from frost::default_generator()
+  bool bias_corrected = false;  // the corrected averages above; false: the authors' arithmetic
 
   void validate(const char* op) const {
     FROST_CHECK(beta >= 0.0 && beta < 1.0, op, "GradBoost beta ", beta, " outside [0, 1)");
@@ -165,8 +176,17 @@ class GradBoost : public Base {
     const auto beta = static_cast<float>(boost_.beta);
     const auto one_minus_beta = static_cast<float>(1.0 - boost_.beta);
     const auto bc = static_cast<float>(1.0 - std::pow(boost_.beta, static_cast<double>(s.step)));
+    const bool corrected = boost_.bias_corrected;
+    // Corrected: 1 / (1 - beta^(t-1)) turns the stored averages into the previous estimates; 0 on
+    // the first step, where the estimate is |g| itself (picked below without dividing by zero).
+    const auto prev_unbias =
+        s.step > 1 ? static_cast<float>(
+                         1.0 / (1.0 - std::pow(boost_.beta, static_cast<double>(s.step - 1))))
+                   : 0.0f;
     const auto noise_scale =
         static_cast<float>(std::pow(1.0 - boost_.noise_decay, static_cast<double>(s.restart_step)));
+    // The spread read for the noise: the stored one (authors') or its bias-corrected value.
+    const float spread_scale = corrected ? 1.0f / bc : 1.0f;
     const auto clip = static_cast<float>(boost_.clip_by);
     const bool toss_coin = boost_.toss_coin;
     const std::uint64_t stream = Generator(seed_ ^ (0x9e3779b97f4a7c15ULL * ++draws_)).next_u64();
@@ -176,16 +196,31 @@ class GradBoost : public Base {
     float* exp_max = s.exp_max.data();
     const auto n = static_cast<std::int64_t>(grad.size());
     const std::int64_t chunks = (n + kNoiseChunk - 1) / kNoiseChunk;
+    const bool first_step = s.step == 1;
     parallel_for(0, chunks, 1, [&](std::int64_t first, std::int64_t last) {
       for (std::int64_t c = first; c < last; ++c) {
         const std::int64_t begin = c * kNoiseChunk;
         const std::int64_t end = std::min(n, begin + kNoiseChunk);
-        // Statistics first, in a loop the compiler can vectorize (the noise loop below is serial
+        // Statistics first, in loops the compiler can vectorize (the noise loop below is serial
         // in the generator).
-        for (std::int64_t k = begin; k < end; ++k) {
-          const float a = std::abs(g[k]);
-          exp_min[k] = (beta * exp_min[k] + one_minus_beta * std::min(exp_min[k], a)) / bc;
-          exp_max[k] = (beta * exp_max[k] + one_minus_beta * std::max(exp_max[k], a)) / bc;
+        if (!corrected) {
+          for (std::int64_t k = begin; k < end; ++k) {
+            const float a = std::abs(g[k]);
+            exp_min[k] = (beta * exp_min[k] + one_minus_beta * std::min(exp_min[k], a)) / bc;
+            exp_max[k] = (beta * exp_max[k] + one_minus_beta * std::max(exp_max[k], a)) / bc;
+          }
+        } else if (first_step) {
+          for (std::int64_t k = begin; k < end; ++k) {
+            const float a = std::abs(g[k]);
+            exp_min[k] = beta * exp_min[k] + one_minus_beta * a;
+            exp_max[k] = beta * exp_max[k] + one_minus_beta * a;
+          }
+        } else {
+          for (std::int64_t k = begin; k < end; ++k) {
+            const float a = std::abs(g[k]);
+            exp_min[k] = beta * exp_min[k] + one_minus_beta * std::min(exp_min[k] * prev_unbias, a);
+            exp_max[k] = beta * exp_max[k] + one_minus_beta * std::max(exp_max[k] * prev_unbias, a);
+          }
         }
         if (!boost) continue;
         Generator gen(stream + static_cast<std::uint64_t>(c));
@@ -197,7 +232,8 @@ class GradBoost : public Base {
           const float coin = toss_coin ? static_cast<float>(bits >> 63) : 1.0f;
           const float u = static_cast<float>((bits & 0xFFFFFF) + 1) * 0x1.0p-24f;
           const float sign = static_cast<float>((g[k] > 0.0f) - (g[k] < 0.0f));
-          float noise = -std::log(u) * ((exp_max[k] - exp_min[k]) * noise_scale) * (coin * sign);
+          float noise = -std::log(u) * ((exp_max[k] - exp_min[k]) * spread_scale * noise_scale) *
+                        (coin * sign);
           if (clip > 0.0f) noise = std::clamp(noise, -clip, clip);
           g[k] += noise;
         }
@@ -210,6 +246,7 @@ class GradBoost : public Base {
     GradBoostOptions::fields(boost_, [&](const char* field, const auto& value) {
       detail::put(dict, std::string("gradboost.") + field, value);
     });
+    detail::put(dict, "gradboost.bias_corrected", boost_.bias_corrected);
     detail::put(dict, "gradboost.seed", seed_);
     detail::put(dict, "gradboost.draws", draws_);
     detail::put(dict, "gradboost.warmup", warmup_);
@@ -227,6 +264,11 @@ class GradBoost : public Base {
     GradBoostOptions::fields(boost, [&](const char* field, auto& value) {
       in.read(std::string("gradboost.") + field, value);
     });
+    // Absent from state dicts written before the corrected variant existed: those ran the
+    // authors' arithmetic.
+    boost.bias_corrected = false;
+    if (in.has("gradboost.bias_corrected"))
+      in.read("gradboost.bias_corrected", boost.bias_corrected);
     boost.validate(this->name());
     std::uint64_t seed = 0, draws = 0;
     bool warmup = true;

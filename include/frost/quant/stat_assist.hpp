@@ -146,9 +146,34 @@ class StatAssist {
     qat_started_ = true;
   }
 
-  // Runs the whole schedule; train_epoch trains one epoch (and may evaluate).
-  void run(const std::function<void(const EpochContext&)>& train_epoch) {
-    for (int epoch = 0; epoch < total_epochs(); ++epoch) {
+  // Puts a freshly built model and optimizer where an uninterrupted run has them at the start of
+  // `epoch`, given `load_checkpoint`, which restores the model's and the optimizer's state saved
+  // at the end of epoch - 1 (then call run(train_epoch, epoch)). A checkpoint written up to the
+  // end of the float phase holds the float model: it is loaded first and then prepared for QAT,
+  // as the uninterrupted run prepares its trained float model. A later one holds the prepared
+  // model (observer ranges, fake-quantization parameters): the fresh model is prepared first so
+  // that its names and shapes match, and the checkpoint then overwrites every value.
+  void resume_at(int epoch, const std::function<void()>& load_checkpoint) {
+    FROST_CHECK(epoch >= 0 && epoch <= total_epochs(), "StatAssist::resume_at", "epoch ", epoch,
+                " outside [0, ", total_epochs(), "]");
+    FROST_CHECK(!qat_started_, "StatAssist::resume_at", "QAT has already begun");
+    const bool saved_quantized =
+        options_.schedule != QatSchedule::float_only && epoch > float_epochs();
+    if (saved_quantized) begin_qat();
+    if (load_checkpoint) load_checkpoint();
+    if (saved_quantized) return;
+    if (phase_of(epoch) == Phase::qat)
+      begin_qat();  // the boundary: QAT begins on the loaded float model
+    else
+      begin_float();
+  }
+
+  // Runs the schedule from `first_epoch` (0: the whole of it; else after resume_at(first_epoch,
+  // ...)); train_epoch trains one epoch (and may evaluate).
+  void run(const std::function<void(const EpochContext&)>& train_epoch, int first_epoch = 0) {
+    FROST_CHECK(first_epoch >= 0 && first_epoch <= total_epochs(), "StatAssist::run",
+                "first epoch ", first_epoch, " outside [0, ", total_epochs(), "]");
+    for (int epoch = first_epoch; epoch < total_epochs(); ++epoch) {
       const Phase phase = phase_of(epoch);
       if (epoch == 0 && phase != Phase::qat) begin_float();
       if (phase == Phase::qat && !qat_started_) begin_qat();
