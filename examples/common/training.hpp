@@ -89,8 +89,9 @@ inline std::int64_t count_correct(const Tensor<float>& logits, const Tensor<std:
 }
 
 // Test accuracy (percent) in eval mode; a prepared model's observers do not see the test set.
+// max_batches > 0 stops after that many batches (smoke tests).
 template <class Loader>
-double evaluate(frost::nn::Module& model, Loader& loader) {
+double evaluate(frost::nn::Module& model, Loader& loader, std::int64_t max_batches = 0) {
   frost::NoGradGuard no_grad;
   const bool training = model.is_training();
   model.eval();
@@ -99,8 +100,9 @@ double evaluate(frost::nn::Module& model, Loader& loader) {
     observers.emplace_back(fq, fq->observer_enabled());
     fq->enable_observer(false);
   }
-  std::int64_t correct = 0, seen = 0;
+  std::int64_t correct = 0, seen = 0, batches = 0;
   for (const auto& batch : loader) {
+    if (max_batches > 0 && batches++ == max_batches) break;
     correct += count_correct(model(batch.images), batch.labels);
     seen += batch.size();
   }
@@ -111,9 +113,11 @@ double evaluate(frost::nn::Module& model, Loader& loader) {
 }
 
 template <class Loader>
-double evaluate_int8(const frost::engine::Int8Model& model, Loader& loader) {
-  std::int64_t correct = 0, seen = 0;
+double evaluate_int8(const frost::engine::Int8Model& model, Loader& loader,
+                     std::int64_t max_batches = 0) {
+  std::int64_t correct = 0, seen = 0, batches = 0;
   for (const auto& batch : loader) {
+    if (max_batches > 0 && batches++ == max_batches) break;
     correct += count_correct(model.forward(batch.images), batch.labels);
     seen += batch.size();
   }

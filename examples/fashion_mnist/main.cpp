@@ -489,6 +489,8 @@ int run(const Args& args) {
     frost::engine::Int8Model int8 = frost::quant::convert(*model);
     int8.class_names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                         "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+    int8.input_mean = {kMean};
+    int8.input_std = {kStd};
     summary.int8_accuracy = evaluate_int8(int8, test_loader);
     summary.int8_latency_ms = median_ms([&] { int8.forward(example); });
     summary.int8_model_bytes = save_int8_model(int8, args.save_int8, "fashion_mnist_int8.frost");

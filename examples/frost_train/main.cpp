@@ -4,20 +4,35 @@
 //
 //   frost-train [--model frostnet-small|frostnet-base|frostnet-large] [--config rows.json]
 //               [--width 0.5] [--small-input auto|on|off]
-//               [--data /usr/share/datasets/fashion-mnist]
+//               [--data /usr/share/datasets/fashion-mnist | --data FOLDER [--channels 3]
+//                [--image-size 224]]
 //               [--epochs 8] [--fp-epochs 5] [--float-only] [--batch-size 128]
 //               [--optimizer qsgd] [--lr 0.05] [--qat-lr X] [--warmup-epochs 1]
 //               [--weight-decay 1e-5] [--qconfig default|qnnpack] [--threads N] [--seed 0]
 //               [--metrics-csv FILE] [--metrics-json FILE] [--save-int8 FILE]
-//               [--summary-json FILE] [--report-json FILE] [--max-train-batches N]
+//               [--summary-json FILE] [--report-json FILE] [--save-model FILE]
+//               [--checkpoint FILE | --no-checkpoint] [--resume] [--stop-after-epoch N]
+//               [--gradboost-corrected] [--max-train-batches N] [--max-test-batches N]
+//
+// --data is a directory of IDX files (Fashion-MNIST, MNIST) or an image folder holding train/ and
+// test/, each with one sub-folder per class (PNG, JPEG, BMP; mnist_to_folder writes one); images
+// are decoded to --channels and brought to --image-size (resized whole up to 64 pixels, else
+// random-resized crop and flip for training, resize and centre crop for test).
 //
 // The schedule: --fp-epochs float epochs (StatAssist; 0 = QAT from scratch), then the rest of
 // --epochs with fake quantization, the learning rate following a linear warm-up and a cosine
 // decay within each phase (restarted at the boundary, as StatAssist restarts the scheduler).
 // Optimizers: sgd, rmsprop, adam, adamw and their GradBoost variants qsgd, qrmsprop, qadam,
 // qadamw, with the authors' base settings and weight-decay groups (depthwise weights none,
-// other weights --weight-decay, BN and biases a hundredth of it). --max-train-batches cuts every
-// epoch short (smoke tests; the test set is always evaluated whole).
+// other weights --weight-decay, BN and biases a hundredth of it); --gradboost-corrected uses
+// GradBoost's bias-corrected averages instead of the authors' arithmetic (DESIGN.md §5).
+//
+// Checkpoints: after every epoch the model, the optimizer and the run's progress go to
+// --checkpoint (default frost_train_checkpoint.safetensors, replaced atomically); --resume goes
+// on from it with the same flags, and ends with the same weights, bit for bit, as a run never
+// stopped (same --threads). --stop-after-epoch N stops after epoch N, as a run killed there.
+// --save-model writes the trained (float, or fake-quantized) model's state dict.
+// --max-train-batches / --max-test-batches cut every epoch / evaluation short (smoke tests).
 
 #include <algorithm>
 #include <cmath>
@@ -44,6 +59,7 @@
 #include <frost/quant/stat_assist.hpp>
 
 #include "../common/training.hpp"
+#include "checkpoint.hpp"
 
 namespace nn = frost::nn;
 namespace optim = frost::optim;
@@ -51,6 +67,7 @@ namespace quant = frost::quant;
 namespace models = frost::models;
 using frost::Tensor;
 using namespace frost_examples;
+using namespace frost_train;
 
 namespace {
 
@@ -75,8 +92,16 @@ struct Args {
   int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::uint64_t seed = 0;
   std::int64_t max_train_batches = 0;  // 0: every batch
+  std::int64_t max_test_batches = 0;   // 0: every batch
+  int channels = 3;                    // image folders: decode to 1 (grey) or 3 (RGB)
+  std::int64_t image_size = 224;       // image folders: the square size images are brought to
+  bool gradboost_corrected = false;
+  std::optional<std::filesystem::path> checkpoint =
+      std::filesystem::path("frost_train_checkpoint.safetensors");
+  bool resume = false;
+  int stop_after_epoch = 0;  // 0: train every epoch
   std::optional<std::filesystem::path> metrics_csv, metrics_json, save_int8, summary_json,
-      report_json;
+      report_json, save_model;
 };
 
 [[noreturn]] void usage_error(const std::string& message) {
@@ -139,6 +164,24 @@ Args parse_args(int argc, char** argv) {
       a.seed = parse_number<std::uint64_t>(flag, value());
     else if (flag == "--max-train-batches")
       a.max_train_batches = parse_number<std::int64_t>(flag, value());
+    else if (flag == "--max-test-batches")
+      a.max_test_batches = parse_number<std::int64_t>(flag, value());
+    else if (flag == "--channels")
+      a.channels = parse_number<int>(flag, value());
+    else if (flag == "--image-size")
+      a.image_size = parse_number<std::int64_t>(flag, value());
+    else if (flag == "--gradboost-corrected")
+      a.gradboost_corrected = true;
+    else if (flag == "--checkpoint")
+      a.checkpoint = value();
+    else if (flag == "--no-checkpoint")
+      a.checkpoint.reset();
+    else if (flag == "--resume")
+      a.resume = true;
+    else if (flag == "--stop-after-epoch")
+      a.stop_after_epoch = parse_number<int>(flag, value());
+    else if (flag == "--save-model")
+      a.save_model = value();
     else if (flag == "--metrics-csv")
       a.metrics_csv = value();
     else if (flag == "--metrics-json")
@@ -170,8 +213,14 @@ Args parse_args(int argc, char** argv) {
     usage_error("--small-input must be auto, on or off");
   if (a.qconfig != "default" && a.qconfig != "qnnpack")
     usage_error("--qconfig must be default or qnnpack");
-  if (a.epochs < 1 || a.batch_size < 1 || a.max_train_batches < 0 || a.threads < 1 ||
-      !(a.width > 0) || !(a.lr > 0) || a.warmup_epochs < 0 || a.weight_decay < 0 ||
+  if (a.channels != 1 && a.channels != 3) usage_error("--channels must be 1 or 3");
+  if (a.image_size < 8) usage_error("--image-size must be at least 8");
+  if (!a.checkpoint && (a.resume || a.stop_after_epoch > 0))
+    usage_error("--resume and --stop-after-epoch need a checkpoint (not --no-checkpoint)");
+  if (a.stop_after_epoch < 0 || a.stop_after_epoch > a.epochs)
+    usage_error("--stop-after-epoch must be in [0, --epochs]");
+  if (a.epochs < 1 || a.batch_size < 1 || a.max_train_batches < 0 || a.max_test_batches < 0 ||
+      a.threads < 1 || !(a.width > 0) || !(a.lr > 0) || a.warmup_epochs < 0 || a.weight_decay < 0 ||
       (a.qat_lr && !(*a.qat_lr > 0)))
     usage_error(
         "--epochs, --batch-size, --threads, --width and --lr must be positive, "
@@ -190,7 +239,7 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const Args& a, nn::Module& mode
   const auto rms = optim::QRMSprop::authors_defaults(a.lr);
   const auto adam = optim::QAdam::authors_defaults(a.lr);
   const auto adamw = optim::QAdamW::authors_defaults(a.lr);
-  const optim::GradBoostOptions boost{.seed = a.seed + 1};
+  const optim::GradBoostOptions boost{.seed = a.seed + 1, .bias_corrected = a.gradboost_corrected};
   if (o == "sgd") return std::make_unique<optim::SGD>(std::move(groups), sgd);
   if (o == "rmsprop") return std::make_unique<optim::RMSprop>(std::move(groups), rms);
   if (o == "adam") return std::make_unique<optim::Adam>(std::move(groups), adam);
@@ -200,13 +249,6 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const Args& a, nn::Module& mode
   if (o == "qadam") return std::make_unique<optim::QAdam>(std::move(groups), adam, boost);
   return std::make_unique<optim::QAdamW>(std::move(groups), adamw, boost);
 }
-
-struct EpochMetrics {
-  int epoch = 0;
-  std::string phase;
-  double lr = 0, train_loss = 0, train_accuracy = 0, test_accuracy = 0, seconds = 0,
-         images_per_s = 0;
-};
 
 std::string metrics_csv(const std::vector<EpochMetrics>& rows) {
   std::string s = "epoch,phase,lr,train_loss,train_accuracy,test_accuracy,seconds,images_per_s\n";
@@ -236,6 +278,132 @@ std::string metrics_json(const std::vector<EpochMetrics>& rows) {
   return s + "]\n";
 }
 
+// Either loader: the IDX one (data in memory) or the image-folder one (decoded by workers). Both
+// order an epoch by (seed, epoch) alone, which is what resuming needs.
+using BatchLoader = frost::data::detail::LoaderBase;
+
+struct TrainingData {
+  // The base's destructor is protected: the concrete loaders are owned here, the base is used.
+  std::unique_ptr<frost::data::DataLoader> idx_train, idx_test;
+  std::unique_ptr<frost::data::ImageLoader> folder_train, folder_test;
+  BatchLoader* train = nullptr;
+  BatchLoader* test = nullptr;
+  std::int64_t train_size = 0, test_size = 0;
+  std::vector<std::string> class_names;
+  std::vector<float> mean, std;  // the normalisation the model is trained with, per channel
+  std::string description;
+};
+
+// --data: IDX files (Fashion-MNIST's layout), or an image folder with train/ and test/, each with
+// one folder per class (what mnist_to_folder writes, torchvision's ImageFolder layout).
+TrainingData load_data(const Args& a) {
+  namespace data = frost::data;
+  TrainingData d;
+  const data::DataLoaderOptions train_options{
+      .batch_size = a.batch_size, .shuffle = true, .drop_last = true, .seed = a.seed};
+  if (!std::filesystem::is_directory(a.data / "train")) {
+    d.mean = {kMean};
+    d.std = {kStd};
+    auto train = data::load_mnist_like(a.data, data::Split::kTrain);
+    auto test = data::load_mnist_like(a.data, data::Split::kTest);
+    d.train_size = train.size();
+    d.test_size = test.size();
+    d.class_names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                     "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+    d.description = "Fashion-MNIST (" + a.data.string() + ")";
+    d.idx_train = std::make_unique<data::DataLoader>(std::move(train), train_options,
+                                                     data::normalize(d.mean, d.std));
+    d.idx_test = std::make_unique<data::DataLoader>(
+        std::move(test), data::DataLoaderOptions{.batch_size = 500, .shuffle = false},
+        data::normalize(d.mean, d.std));
+    d.train = d.idx_train.get();
+    d.test = d.idx_test.get();
+    return d;
+  }
+  // The dataset may be read-only or shared: the folder index is not cached in it.
+  const data::ImageFolderOptions scan{.use_index = false, .index_path = {}};
+  data::ImageFileList train = data::scan_image_folder(a.data / "train", scan);
+  data::ImageFileList test = data::scan_image_folder(a.data / "test", scan);
+  FROST_CHECK(train.classes == test.classes, "frost-train", "'", (a.data / "train").string(),
+              "' and '", (a.data / "test").string(), "' have different class folders");
+  FROST_CHECK(train.size() > 0 && test.size() > 0, "frost-train", "'", a.data.string(),
+              "': train/ and test/ need at least one image each");
+  const std::int64_t size = a.image_size;
+  // Grey images get Fashion-MNIST's statistics, colour ones ImageNet's (torchvision's).
+  d.mean = a.channels == 1 ? std::vector<float>{kMean} : std::vector<float>{0.485f, 0.456f, 0.406f};
+  d.std = a.channels == 1 ? std::vector<float>{kStd} : std::vector<float>{0.229f, 0.224f, 0.225f};
+  // Small images are resized whole; large ones get torchvision's ImageNet augmentation
+  // (random-resized crop and flip for training, shorter side to 8/7 and a centre crop for test).
+  const bool small = size <= 64;
+  std::vector<data::Transform> train_tf, test_tf;
+  if (small) {
+    train_tf.push_back(data::resize(size, size));
+    test_tf.push_back(data::resize(size, size));
+  } else {
+    train_tf.push_back(data::random_resized_crop(size));
+    train_tf.push_back(data::random_horizontal_flip());
+    test_tf.push_back(data::resize_shorter_side(size * 8 / 7));
+    test_tf.push_back(data::center_crop(size));
+  }
+  train_tf.push_back(data::normalize(d.mean, d.std));
+  test_tf.push_back(data::normalize(d.mean, d.std));
+  d.train_size = train.size();
+  d.test_size = test.size();
+  d.class_names = train.classes;
+  d.description = "image folder " + a.data.string() + " (" + std::to_string(size) + "x" +
+                  std::to_string(size) + ", " + std::to_string(a.channels) + " channel(s))";
+  const int workers = std::max(1, a.threads);
+  d.folder_train =
+      std::make_unique<data::ImageLoader>(std::move(train),
+                                          data::ImageLoaderOptions{.batch_size = a.batch_size,
+                                                                   .shuffle = true,
+                                                                   .drop_last = true,
+                                                                   .seed = a.seed,
+                                                                   .num_workers = workers,
+                                                                   .prefetch_batches = 2 * workers,
+                                                                   .channels = a.channels},
+                                          data::compose(std::move(train_tf)));
+  d.folder_test =
+      std::make_unique<data::ImageLoader>(std::move(test),
+                                          data::ImageLoaderOptions{.batch_size = 100,
+                                                                   .shuffle = false,
+                                                                   .num_workers = workers,
+                                                                   .prefetch_batches = 2 * workers,
+                                                                   .channels = a.channels},
+                                          data::compose(std::move(test_tf)));
+  d.train = d.folder_train.get();
+  d.test = d.folder_test.get();
+  return d;
+}
+
+// The flags a resumed run must share with the run that wrote its checkpoint (the ones that decide
+// its arithmetic; output paths and --threads are not among them).
+RunIdentity run_identity(const Args& a, bool small_input) {
+  const auto num = [](double v) { return frost_train::detail::exact(v); };
+  return {{"model", a.config ? "config " + a.config->string() : a.model},
+          {"width", num(a.width)},
+          {"small-input", small_input ? "on" : "off"},
+          {"channels", std::to_string(a.channels)},
+          {"image-size", std::to_string(a.image_size)},
+          {"epochs", std::to_string(a.epochs)},
+          {"fp-epochs", a.float_only ? "float-only" : std::to_string(a.fp_epochs)},
+          {"batch-size", std::to_string(a.batch_size)},
+          {"optimizer", a.optimizer},
+          {"gradboost-corrected", a.gradboost_corrected ? "yes" : "no"},
+          {"lr", num(a.lr)},
+          {"qat-lr", a.qat_lr ? num(*a.qat_lr) : "as --lr"},
+          {"warmup-epochs", num(a.warmup_epochs)},
+          {"weight-decay", num(a.weight_decay)},
+          {"qconfig", a.qconfig},
+          {"seed", std::to_string(a.seed)},
+          {"max-train-batches", std::to_string(a.max_train_batches)}};
+}
+
+// Thrown after the checkpoint of --stop-after-epoch is written.
+struct StopRequested {
+  int epoch;
+};
+
 int run(const Args& args) {
   frost::set_num_threads(args.threads);
   frost::manual_seed(args.seed);
@@ -245,14 +413,9 @@ int run(const Args& args) {
                  "DIR)\n";
     return 1;
   }
-  using frost::data::Split;
-  frost::data::DataLoader train_loader(
-      frost::data::load_mnist_like(args.data, Split::kTrain),
-      {.batch_size = args.batch_size, .shuffle = true, .drop_last = true, .seed = args.seed},
-      frost::data::normalize({kMean}, {kStd}));
-  frost::data::DataLoader test_loader(frost::data::load_mnist_like(args.data, Split::kTest),
-                                      {.batch_size = 500, .shuffle = false},
-                                      frost::data::normalize({kMean}, {kStd}));
+  TrainingData data = load_data(args);
+  BatchLoader& train_loader = *data.train;
+  BatchLoader& test_loader = *data.test;
   const Tensor<float> example = first_images(test_loader, 1);
   const std::int64_t image_size = example.size(2);
 
@@ -264,13 +427,13 @@ int run(const Args& args) {
   const bool small_input =
       args.small_input == "on" || (args.small_input == "auto" && image_size <= 64);
   frost::Generator init_gen(args.seed);
-  auto model =
-      std::make_shared<models::FrostNet>(stages,
-                                         models::FrostNetOptions{.width = args.width,
-                                                                 .in_channels = example.size(1),
-                                                                 .num_classes = 10,
-                                                                 .small_input = small_input},
-                                         init_gen);
+  auto model = std::make_shared<models::FrostNet>(
+      stages,
+      models::FrostNetOptions{.width = args.width,
+                              .in_channels = example.size(1),
+                              .num_classes = static_cast<std::int64_t>(data.class_names.size()),
+                              .small_input = small_input},
+      init_gen);
   auto optimizer = make_optimizer(args, *model);
 
   const std::int64_t steps_per_epoch =
@@ -280,23 +443,26 @@ int run(const Args& args) {
   const int qat_epochs = args.epochs - float_epochs;
   std::printf(
       "%s width %.2f%s%s: %lld parameters, %.1f M multiply-accumulates per %lldx%lld image\n"
-      "Fashion-MNIST: %lld training, %lld test images; %d thread(s), batch %lld, %s, lr %g; "
+      "%s: %lld training, %lld test images, %zu classes; %d thread(s), batch %lld, %s, lr %g; "
       "%d float epoch(s)%s then %d QAT epoch(s)\n",
       args.config ? args.config->string().c_str() : args.model.c_str(), args.width,
       small_input ? " small_input" : "", "",
       static_cast<long long>(models::parameter_count(*model)),
       static_cast<double>(models::multiply_accumulates(*model, example)) / 1e6,
       static_cast<long long>(image_size), static_cast<long long>(image_size),
-      static_cast<long long>(train_loader.dataset().size()),
-      static_cast<long long>(test_loader.dataset().size()), args.threads,
+      data.description.c_str(), static_cast<long long>(data.train_size),
+      static_cast<long long>(data.test_size), data.class_names.size(), args.threads,
       static_cast<long long>(args.batch_size), args.optimizer.c_str(), args.lr, float_epochs,
       float_epochs > 0 && qat_epochs > 0 ? " (StatAssist)" : "", qat_epochs);
   std::fflush(stdout);
 
-  std::vector<EpochMetrics> history;
-  double float_seconds = 0, qat_seconds = 0, fp32_accuracy = 0, fp32_latency_ms = 0;
-  std::int64_t float_images = 0, qat_images = 0;
-  bool fp32_trained = float_epochs > 0;
+  RunProgress progress;
+  std::vector<EpochMetrics>& history = progress.history;
+  double &float_seconds = progress.float_seconds, &qat_seconds = progress.qat_seconds;
+  double &fp32_accuracy = progress.fp32_accuracy, &fp32_latency_ms = progress.fp32_latency_ms;
+  std::int64_t &float_images = progress.float_images, &qat_images = progress.qat_images;
+  const bool fp32_trained = float_epochs > 0;
+  const RunIdentity identity = run_identity(args, small_input);
 
   const auto train_epoch = [&](int epoch, int phase_epoch, int phase_epochs, double peak_lr,
                                bool qat) {
@@ -336,7 +502,7 @@ int run(const Args& args) {
                    loss_sum / static_cast<double>(std::max<std::int64_t>(done, 1)),
                    100.0 * static_cast<double>(correct) /
                        static_cast<double>(std::max<std::int64_t>(images, 1)),
-                   evaluate(*model, test_loader),
+                   evaluate(*model, test_loader, args.max_test_batches),
                    seconds,
                    static_cast<double>(images) / seconds};
     std::printf("epoch %d (%s): test accuracy %.2f%% (train %.1f s, %.0f images/s)\n", epoch,
@@ -346,6 +512,12 @@ int run(const Args& args) {
     if (args.metrics_csv) write_text(*args.metrics_csv, metrics_csv(history));
     if (args.metrics_json) write_text(*args.metrics_json, metrics_json(history));
     return m.test_accuracy;
+  };
+  const auto end_epoch = [&](int epoch) {  // 1-based
+    progress.epochs_done = epoch;
+    if (!args.checkpoint) return;
+    save_checkpoint(*args.checkpoint, *model, *optimizer, identity, args.threads, progress);
+    if (epoch == args.stop_after_epoch) throw StopRequested{epoch};
   };
   const auto measure_float = [&](double accuracy) {
     fp32_accuracy = accuracy;
@@ -362,18 +534,51 @@ int run(const Args& args) {
                                                                : quant::default_qat_qconfig());
   quant::StatAssist stat_assist(model, example, *optimizer, nullptr, sa);
   double accuracy = 0;
-  stat_assist.run([&](const quant::EpochContext& e) {
-    const bool qat = e.phase == quant::Phase::qat;
-    if (qat && e.phase_epoch == 0) {
-      if (float_epochs == 0) measure_float(0.0);
-      std::printf("%s: fake quantization (%s) from here on\n",
-                  float_epochs > 0 ? "StatAssist" : "QAT from scratch",
-                  sa.qconfig.global()->name.c_str());
-    }
-    accuracy = train_epoch(e.epoch + 1, e.phase_epoch, qat ? qat_epochs : float_epochs,
-                           qat ? args.qat_lr.value_or(args.lr) : args.lr, qat);
-    if (!qat && e.epoch + 1 == float_epochs) measure_float(accuracy);
-  });
+  int first_epoch = 0;
+  if (args.resume) {
+    Checkpoint c = read_checkpoint(*args.checkpoint, identity, stat_assist.total_epochs());
+    // Fake quantization goes in before or after the load, as the checkpoint's model has it.
+    stat_assist.resume_at(c.progress.epochs_done, [&] {
+      try {
+        model->load_state_dict(c.model);
+        optimizer->load_state_dict(c.optimizer);
+        frost::default_generator().set_state_string(c.generator_state);
+      } catch (const frost::Error& e) {
+        throw frost::Error(std::string(e.what()) + " (checkpoint '" + args.checkpoint->string() +
+                           "')");
+      }
+    });
+    progress = std::move(c.progress);
+    first_epoch = progress.epochs_done;
+    train_loader.set_epoch(static_cast<std::uint64_t>(first_epoch));
+    accuracy = history.empty() ? 0.0 : history.back().test_accuracy;
+    std::printf("resumed from %s after epoch %d%s\n", args.checkpoint->string().c_str(),
+                first_epoch,
+                c.threads == args.threads
+                    ? ""
+                    : " (it was written with another --threads: the run goes on, but not bit "
+                      "for bit as the uninterrupted one)");
+    std::fflush(stdout);
+  }
+  stat_assist.run(
+      [&](const quant::EpochContext& e) {
+        const bool qat = e.phase == quant::Phase::qat;
+        if (qat && e.phase_epoch == 0) {
+          if (float_epochs == 0) measure_float(0.0);
+          std::printf("%s: fake quantization (%s) from here on\n",
+                      float_epochs > 0 ? "StatAssist" : "QAT from scratch",
+                      sa.qconfig.global()->name.c_str());
+        }
+        accuracy = train_epoch(e.epoch + 1, e.phase_epoch, qat ? qat_epochs : float_epochs,
+                               qat ? args.qat_lr.value_or(args.lr) : args.lr, qat);
+        if (!qat && e.epoch + 1 == float_epochs) measure_float(accuracy);
+        end_epoch(e.epoch + 1);
+      },
+      first_epoch);
+  if (args.save_model) {
+    nn::save(*model, *args.save_model);
+    std::printf("saved the trained model's state dict %s\n", args.save_model->string().c_str());
+  }
   const double train_images_per_s = float_seconds > 0 ? float_images / float_seconds : 0.0;
   const double qat_images_per_s = qat_seconds > 0 ? qat_images / qat_seconds : 0.0;
   if (args.float_only) {
@@ -387,9 +592,10 @@ int run(const Args& args) {
   model->eval();
   const double qat_accuracy = accuracy;
   frost::engine::Int8Model int8 = quant::convert(*model);
-  int8.class_names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                      "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
-  const double int8_accuracy = evaluate_int8(int8, test_loader);
+  int8.class_names = data.class_names;
+  int8.input_mean = data.mean;
+  int8.input_std = data.std;
+  const double int8_accuracy = evaluate_int8(int8, test_loader, args.max_test_batches);
   const double int8_latency_ms = median_ms([&] { int8.forward(example); });
   const auto int8_bytes = save_int8_model(int8, args.save_int8, "frost_train_int8.frost");
 
@@ -433,6 +639,10 @@ int main(int argc, char** argv) {
   const Args args = parse_args(argc, argv);
   try {
     return run(args);
+  } catch (const StopRequested& stop) {
+    std::printf("stopped after epoch %d as asked; --resume goes on from %s\n", stop.epoch,
+                args.checkpoint->string().c_str());
+    return 0;
   } catch (const std::exception& e) {  // frost::Error names the op and the shapes or the path
     std::cerr << "\nfrost-train: " << e.what() << "\n";
     return 1;

@@ -145,6 +145,8 @@ Int8Model model_a() {
   // Quotes, backslashes, control characters and non-ASCII text in names all round-trip.
   m.class_names = {"cat", "dog \"big\"", "na\xC3\xAFve \xE2\x98\x83", "back\\slash",
                    "tab\tnew\nline"};
+  m.input_mean = {0.485f, 0.456f, 0.406f};
+  m.input_std = {0.229f, 0.224f, 0.225f};
   return m;
 }
 
@@ -232,6 +234,8 @@ void require_same_model(const Int8Model& a, const Int8Model& b) {
   REQUIRE(a.output == b.output);
   REQUIRE(a.input_shape == b.input_shape);
   REQUIRE(a.class_names == b.class_names);
+  require_same_scales(a.input_mean, b.input_mean);
+  require_same_scales(a.input_std, b.input_std);
   REQUIRE(a.values.size() == b.values.size());
   for (std::size_t i = 0; i < a.values.size(); ++i) {
     INFO("value " << i);
@@ -396,9 +400,9 @@ TEST_CASE("engine file: the graph JSON and tensors as documented", "[engine][ser
                              "\"output\":2,\"activation\":\"none\"}"));
   std::vector<std::string> names;
   for (const auto& t : c.tensors) names.push_back(t.name);
-  CHECK(names == std::vector<std::string>{"op1.bias", "op1.weight_scales", "op1.weights",
-                                          "op3.table", "op5.bias", "op5.weight_scales",
-                                          "op5.weights", "values.scale"});
+  CHECK(names == std::vector<std::string>{
+                     "input.mean", "input.std", "op1.bias", "op1.weight_scales", "op1.weights",
+                     "op3.table", "op5.bias", "op5.weight_scales", "op5.weights", "values.scale"});
   const auto* w = c.find("op1.weights");
   REQUIRE(w != nullptr);
   CHECK(w->dtype == io::SafetensorsDType::kI8);
@@ -420,6 +424,31 @@ TEST_CASE("engine file: the graph JSON and tensors as documented", "[engine][ser
   const std::uint32_t crc = engine::detail::model_checksum(graph, views);
   CHECK(c.metadata.at("crc32") == engine::detail::checksum_string(crc));
   CHECK(engine::detail::checksum_string(0x0123abcdu) == "0123abcd");
+}
+
+TEST_CASE("engine file: the input normalisation is optional and checked", "[engine][serialize]") {
+  SECTION("a model without one (as every file before it existed) loads with none") {
+    TempDir dir("no_normalisation");
+    Int8Model m = model_b();
+    REQUIRE(m.input_mean.empty());
+    save(m, dir / "m.safetensors");
+    const Int8Model loaded = load(dir / "m.safetensors");
+    CHECK(loaded.input_mean.empty());
+    CHECK(loaded.input_std.empty());
+  }
+  SECTION("one value per input channel, finite, std > 0") {
+    TempDir dir("bad_normalisation");
+    Int8Model m = model_a();
+    m.input_mean = {0.5f, 0.5f};
+    CHECK_THROWS_WITH(save(m, dir / "m.safetensors"),
+                      Contains("the input normalisation has 2 means and 3 standard deviations "
+                               "for 3 input channels"));
+    m.input_mean = {0.5f, 0.5f, 0.5f};
+    m.input_std = {0.2f, 0.0f, 0.2f};
+    CHECK_THROWS_WITH(save(m, dir / "m.safetensors"),
+                      Contains("input channel 1 normalisation mean 0.5, std 0"));
+    CHECK_FALSE(fs::exists(dir / "m.safetensors"));
+  }
 }
 
 TEST_CASE("engine file: describe prints a summary and one line per op", "[engine][serialize]") {

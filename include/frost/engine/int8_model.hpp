@@ -215,6 +215,10 @@ class Int8Model {
   std::int64_t output = -1;               // dequantized as the result
   std::vector<std::int64_t> input_shape;  // [C, H, W] or [F]
   std::vector<std::string> class_names;   // optional, for classifiers
+  // Optional, for programs that feed it images (frost-classify): the normalisation the model was
+  // trained with, per input channel, on pixels scaled to [0, 1]: x = (pixel - mean) / std. Both
+  // empty when not recorded.
+  std::vector<float> input_mean, input_std;
 
   // Packs every weight for `isa` (the running CPU's by default).
   void pack(kernels::Isa isa = kernels::active_isa()) {

@@ -18,6 +18,8 @@
 //   "op<i>.weight_scales"  F32 [O] or [1]               conv2d, linear
 //   "op<i>.table"          U8  [256]                    lookup_table
 //   "op<i>.channels"       I32 [C_out]                  channel_gather (input channel of each)
+//   "input.mean", "input.std"  F32 [C]                  the input normalisation, when recorded
+//                                                       (files without them load with none)
 // Every float is a tensor because frost's JSON has integers only; so all of them round-trip
 // bit for bit, and a loaded model computes exactly what the saved one did. The graph:
 //   {"input": 0, "output": 5, "input_shape": [3, 32, 32], "class_names": ["cat", ...],
@@ -440,6 +442,17 @@ inline void check_model(const Int8Model& m, const char* op, const std::string& w
   const Value& input = m.values[static_cast<std::size_t>(m.input)];
   FROST_CHECK(m.input_shape == input.shape, op, where, ": input_shape ", shape_str(m.input_shape),
               " differs from the shape ", shape_str(input.shape), " of the input value ", m.input);
+  if (!m.input_mean.empty() || !m.input_std.empty()) {
+    const auto channels = static_cast<std::size_t>(m.input_shape[0]);
+    FROST_CHECK(m.input_mean.size() == channels && m.input_std.size() == channels, op, where,
+                ": the input normalisation has ", m.input_mean.size(), " means and ",
+                m.input_std.size(), " standard deviations for ", channels, " input channels");
+    for (std::size_t c = 0; c < channels; ++c)
+      FROST_CHECK(std::isfinite(m.input_mean[c]) && std::isfinite(m.input_std[c]) &&
+                      m.input_std[c] > 0.0f,
+                  op, where, ": input channel ", c, " normalisation mean ", m.input_mean[c],
+                  ", std ", m.input_std[c], ": both must be finite and the std > 0");
+  }
   std::vector<std::int64_t> producer(m.values.size(), -1);
   for (std::size_t i = 0; i < m.ops.size(); ++i) {
     try {
@@ -633,6 +646,11 @@ class GraphReader {
       value.quantization.zero_point = int32(*v.find("zero_point"), at + " \"zero_point\"");
       value.source_step = integer(*v.find("source_step"), at + " \"source_step\"");
       m.values.push_back(std::move(value));
+    }
+
+    if (tensors_.contains("input.mean") || tensors_.contains("input.std")) {
+      m.input_mean = floats(tensor("input.mean", io::SafetensorsDType::kF32, 1, "the input"));
+      m.input_std = floats(tensor("input.std", io::SafetensorsDType::kF32, 1, "the input"));
     }
 
     const io::JsonValue& ops = array(*root.find("ops"), "the graph's \"ops\"");
@@ -897,6 +915,17 @@ inline void save(const Int8Model& model, const std::filesystem::path& path) {
                      io::SafetensorsDType::kF32,
                      {static_cast<std::int64_t>(scales.size())},
                      detail::element_bytes(scales.data(), scales.size())});
+  if (!model.input_mean.empty()) {
+    const auto channels = static_cast<std::int64_t>(model.input_mean.size());
+    tensors.push_back({"input.mean",
+                       io::SafetensorsDType::kF32,
+                       {channels},
+                       detail::element_bytes(model.input_mean.data(), model.input_mean.size())});
+    tensors.push_back({"input.std",
+                       io::SafetensorsDType::kF32,
+                       {channels},
+                       detail::element_bytes(model.input_std.data(), model.input_std.size())});
+  }
   for (std::size_t i = 0; i < model.ops.size(); ++i) {
     const Op& op = model.ops[i];
     const std::string prefix = frost::detail::concat_message("op", i, ".");
